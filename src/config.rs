@@ -1,0 +1,556 @@
+//! Typed configuration: a TOML file, then `SCIM_BRIDGE_*` environment variables.
+//!
+//! Every key is documented in `docs/configuration.md`. Unknown keys and bad values are
+//! refused at start with the key's name. Secrets are [`SecretString`]s from here to the
+//! header they go in; they can come inline, from `<key>_file`, or from the environment
+//! (`SCIM_BRIDGE_TARGETS__<NAME>__<KEY>`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The embedded default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim-bridge.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(String),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A lowercase hex SHA-256 digest (64 hex characters) of a bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TryFrom<String> for TokenHash {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let bytes = hex::decode(s.trim())
+            .map_err(|_| "expected 64 hex characters (a SHA-256 digest)".to_string())?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "expected 64 hex characters (a SHA-256 digest)".to_string())?;
+        Ok(Self(arr))
+    }
+}
+
+impl From<TokenHash> for String {
+    fn from(h: TokenHash) -> String {
+        hex::encode(h.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Contrast,
+    CarbonBlack,
+    Abnormal,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Contrast => "contrast",
+            TargetKind::CarbonBlack => "carbon_black",
+            TargetKind::Abnormal => "abnormal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The whole configuration, as read from file and environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default = "default_database_url")]
+    pub database_url: SecretString,
+    /// SHA-256 hashes of admin bearer tokens (admin API and page).
+    #[serde(default)]
+    pub admin_token_sha256: Vec<TokenHash>,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Largest accepted request body, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Default and hard maximum page size for list and search.
+    #[serde(default = "default_page_size")]
+    pub default_page_size: u32,
+    #[serde(default = "default_max_page_size")]
+    pub max_page_size: u32,
+    /// Delivery-engine settings shared by every target.
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub targets: BTreeMap<String, TargetConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Worker tasks per process (all targets).
+    pub workers: usize,
+    /// How long a claimed job stays leased to one worker before another may take it over.
+    #[serde(with = "secs")]
+    pub lease: Duration,
+    /// First retry delay; doubles each attempt, with full jitter.
+    #[serde(with = "secs_f")]
+    pub retry_base: Duration,
+    /// Cap on the retry delay.
+    #[serde(with = "secs")]
+    pub retry_max: Duration,
+    /// Idle poll interval of a worker when the queue is empty.
+    #[serde(with = "millis")]
+    pub poll_interval: Duration,
+    /// Timeout of one vendor HTTP call.
+    #[serde(with = "secs")]
+    pub vendor_timeout: Duration,
+    /// Run delivery workers in this process (`false` for a SCIM-only replica).
+    pub enabled: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease: Duration::from_secs(120),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(250),
+            vendor_timeout: Duration::from_secs(30),
+            enabled: true,
+        }
+    }
+}
+
+/// One `[targets.<name>]` table. Vendor-specific keys are optional here and checked
+/// against `kind` by [`Config::validate`]; a key of another kind is refused by name.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub kind: Option<TargetKind>,
+    #[serde(default)]
+    pub token_sha256: Vec<TokenHash>,
+    /// Name of an `abnormal` target whose risk attributes are shown on this target's users.
+    pub enrich_from: Option<String>,
+    /// Concurrent vendor calls for this target.
+    pub max_concurrency: Option<usize>,
+    /// Vendor calls per second for this target (adaptive: halves on 429, recovers slowly).
+    pub rate_limit_per_sec: Option<f64>,
+    /// Periodic reconcile (drift detection), seconds; off when absent.
+    pub reconcile_interval: Option<u64>,
+    #[serde(default)]
+    pub auto_repair: bool,
+    pub base_url: Option<String>,
+    pub default_role: Option<String>,
+    /// SCIM group displayName -> vendor role (Carbon Black; Contrast role rule).
+    #[serde(default)]
+    pub group_roles: BTreeMap<String, String>,
+
+    // Contrast
+    pub org_uuid: Option<String>,
+    pub username: Option<String>,
+    pub service_key: Option<SecretString>,
+    pub service_key_file: Option<PathBuf>,
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    pub on_delete: Option<OnDelete>,
+    /// SCIM group displayName -> Contrast access group id.
+    #[serde(default)]
+    pub groups: BTreeMap<String, String>,
+    /// Contrast: how to deactivate (`user_put` = PUT /users/{id} {"enabled":false} per seed,
+    /// `enabled_put` = PUT /users/{id}/enabled per public docs).
+    pub disable_method: Option<ContrastDisableMethod>,
+    /// Contrast: how to set group members (`users_put` = PUT /groups/{id}/users per seed,
+    /// `group_put` = PUT /groups/{id} with the full group body per public docs).
+    pub group_members_method: Option<ContrastGroupMethod>,
+
+    // Carbon Black
+    pub region: Option<String>,
+    pub org_key: Option<String>,
+    pub api_id: Option<String>,
+    pub api_secret: Option<SecretString>,
+    pub api_secret_file: Option<PathBuf>,
+    pub update_method: Option<UpdateMethod>,
+    pub revoke_api_keys: Option<bool>,
+    /// Field of an API key object naming its owner's login (seed names none).
+    pub api_key_owner_field: Option<String>,
+    /// How to revoke one key: `delete` = DELETE .../apiaccess/key/{id}; `disable` = PUT status DISABLED.
+    pub api_key_revoke_method: Option<KeyRevokeMethod>,
+
+    // Abnormal
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    /// Seconds between full sweeps of Abnormal accounts.
+    pub poll_interval: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    Disable,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMethod {
+    Patch,
+    Put,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContrastDisableMethod {
+    UserPut,
+    EnabledPut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContrastGroupMethod {
+    UsersPut,
+    GroupPut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRevokeMethod {
+    Delete,
+    Disable,
+}
+
+fn default_listen() -> SocketAddr {
+    // A constant that always parses.
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_database_url() -> SecretString {
+    SecretString::from(DEFAULT_DATABASE_URL)
+}
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+fn default_page_size() -> u32 {
+    100
+}
+fn default_max_page_size() -> u32 {
+    1000
+}
+
+mod secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs(u64::deserialize(d)?))
+    }
+}
+mod secs_f {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
+    }
+}
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+impl Config {
+    /// Reads `file` (when given), then `DATABASE_URL`, `SCIM_BRIDGE_LISTEN` and every other
+    /// `SCIM_BRIDGE_<KEY>` (nested keys joined by `__`), then validates.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Parse(format!(
+                    "config file {} does not exist",
+                    f.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        Self::from_figment(fig)
+    }
+
+    /// Parses a TOML string (tests, `config check`), with the same environment overlay.
+    pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    fn from_figment(fig: Figment) -> Result<Config, ConfigError> {
+        let mut fig = fig.merge(Env::prefixed("SCIM_BRIDGE_").split("__").lowercase(true));
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.is_empty()
+        {
+            fig = fig.merge(Serialized::default("database_url", url));
+        }
+        let mut cfg: Config = fig.extract().map_err(|e| {
+            let mut msg = e.to_string();
+            if !e.path.is_empty() {
+                msg = format!("{msg} (at `{}`)", e.path.join("."));
+            }
+            ConfigError::Parse(msg)
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks cross-key rules and reads `*_file` secrets.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        if self.max_page_size == 0 || self.default_page_size == 0 {
+            return Err(ConfigError::invalid("max_page_size", "must be at least 1"));
+        }
+        if self.default_page_size > self.max_page_size {
+            return Err(ConfigError::invalid(
+                "default_page_size",
+                "must not exceed max_page_size",
+            ));
+        }
+        if self.sync.workers == 0 {
+            return Err(ConfigError::invalid("sync.workers", "must be at least 1"));
+        }
+        let names: Vec<String> = self.targets.keys().cloned().collect();
+        for (name, t) in self.targets.iter_mut() {
+            validate_target(name, t, &names)?;
+        }
+        for (name, t) in &self.targets {
+            if let Some(src) = &t.enrich_from {
+                let ok = self
+                    .targets
+                    .get(src)
+                    .is_some_and(|s| s.kind == Some(TargetKind::Abnormal));
+                if !ok {
+                    return Err(ConfigError::invalid(
+                        format!("targets.{name}.enrich_from"),
+                        format!("`{src}` is not an abnormal target"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn target(&self, name: &str) -> Option<&TargetConfig> {
+        self.targets.get(name)
+    }
+}
+
+fn is_valid_target_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn validate_target(name: &str, t: &mut TargetConfig, _all: &[String]) -> Result<(), ConfigError> {
+    let key = |k: &str| format!("targets.{name}.{k}");
+    if !is_valid_target_name(name) {
+        return Err(ConfigError::invalid(
+            format!("targets.{name}"),
+            "target names use letters, digits, '-' and '_' only (max 64)",
+        ));
+    }
+    let Some(kind) = t.kind else {
+        return Err(ConfigError::invalid(
+            key("kind"),
+            "missing; one of \"contrast\", \"carbon_black\", \"abnormal\"",
+        ));
+    };
+    // Keys that belong to other kinds are refused by name.
+    let foreign: &[(&str, bool)] = &[
+        ("org_uuid", t.org_uuid.is_some()),
+        ("username", t.username.is_some()),
+        (
+            "service_key",
+            t.service_key.is_some() || t.service_key_file.is_some(),
+        ),
+        ("api_key", t.api_key.is_some() || t.api_key_file.is_some()),
+        ("on_delete", t.on_delete.is_some()),
+        ("groups", !t.groups.is_empty()),
+        ("disable_method", t.disable_method.is_some()),
+        ("group_members_method", t.group_members_method.is_some()),
+        ("region", t.region.is_some()),
+        ("org_key", t.org_key.is_some()),
+        ("api_id", t.api_id.is_some()),
+        (
+            "api_secret",
+            t.api_secret.is_some() || t.api_secret_file.is_some(),
+        ),
+        ("update_method", t.update_method.is_some()),
+        ("revoke_api_keys", t.revoke_api_keys.is_some()),
+        ("api_key_owner_field", t.api_key_owner_field.is_some()),
+        ("api_key_revoke_method", t.api_key_revoke_method.is_some()),
+        ("token", t.token.is_some() || t.token_file.is_some()),
+        ("poll_interval", t.poll_interval.is_some()),
+    ];
+    let allowed: &[&str] = match kind {
+        TargetKind::Contrast => &[
+            "org_uuid",
+            "username",
+            "service_key",
+            "api_key",
+            "on_delete",
+            "groups",
+            "disable_method",
+            "group_members_method",
+        ],
+        TargetKind::CarbonBlack => &[
+            "region",
+            "org_key",
+            "api_id",
+            "api_secret",
+            "update_method",
+            "revoke_api_keys",
+            "api_key_owner_field",
+            "api_key_revoke_method",
+        ],
+        TargetKind::Abnormal => &["token", "poll_interval"],
+    };
+    for (k, set) in foreign {
+        if *set && !allowed.contains(k) {
+            return Err(ConfigError::invalid(
+                key(k),
+                format!("not a setting of kind \"{}\"", kind.as_str()),
+            ));
+        }
+    }
+    if kind == TargetKind::Abnormal && !t.group_roles.is_empty() {
+        return Err(ConfigError::invalid(
+            key("group_roles"),
+            "not a setting of kind \"abnormal\"",
+        ));
+    }
+    if t.enrich_from.is_some() && kind == TargetKind::Abnormal {
+        return Err(ConfigError::invalid(
+            key("enrich_from"),
+            "an abnormal target enriches its own users already",
+        ));
+    }
+    if let Some(r) = t.rate_limit_per_sec
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(ConfigError::invalid(
+            key("rate_limit_per_sec"),
+            "must be a positive number",
+        ));
+    }
+    if t.max_concurrency == Some(0) {
+        return Err(ConfigError::invalid(
+            key("max_concurrency"),
+            "must be at least 1",
+        ));
+    }
+    if let Some(u) = &t.base_url {
+        url::Url::parse(u).map_err(|e| ConfigError::invalid(key("base_url"), e.to_string()))?;
+    }
+    if kind == TargetKind::CarbonBlack
+        && let Some(region) = &t.region
+    {
+        if t.base_url.is_some() {
+            return Err(ConfigError::invalid(
+                key("region"),
+                "set either region or base_url, not both",
+            ));
+        }
+        if carbon_black_region_host(region).is_none() {
+            return Err(ConfigError::invalid(
+                key("region"),
+                format!(
+                    "unknown region `{region}`; known: {}",
+                    CARBON_BLACK_REGIONS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    read_secret_file(&key("service_key_file"), &mut t.service_key, &t.service_key_file)?;
+    read_secret_file(&key("api_key_file"), &mut t.api_key, &t.api_key_file)?;
+    read_secret_file(&key("api_secret_file"), &mut t.api_secret, &t.api_secret_file)?;
+    read_secret_file(&key("token_file"), &mut t.token, &t.token_file)?;
+    Ok(())
+}
+
+fn read_secret_file(
+    key: &str,
+    slot: &mut Option<SecretString>,
+    file: &Option<PathBuf>,
+) -> Result<(), ConfigError> {
+    if let Some(path) = file {
+        if slot.is_some() {
+            return Err(ConfigError::invalid(
+                key,
+                "set either the secret or its _file, not both",
+            ));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
+        *slot = Some(SecretString::from(text.trim().to_string()));
+    }
+    Ok(())
+}
+
+/// Named Carbon Black Cloud regions and their API hosts (public hosts, see docs/configuration.md).
+pub const CARBON_BLACK_REGIONS: &[(&str, &str)] = &[
+    ("us", "https://defense.conferdeploy.net"),
+    ("eu", "https://defense-eu.conferdeploy.net"),
+    ("prod05", "https://defense-prod05.conferdeploy.net"),
+    ("jp", "https://defense-prodnrt.conferdeploy.net"),
+    ("au", "https://defense-prodsyd.conferdeploy.net"),
+    ("dashboard", "https://dashboard.confer.net"),
+];
+
+pub fn carbon_black_region_host(region: &str) -> Option<&'static str> {
+    CARBON_BLACK_REGIONS
+        .iter()
+        .find(|(n, h)| *n == region || h.trim_start_matches("https://") == region)
+        .map(|(_, h)| *h)
+}
+
+#[cfg(test)]
+mod tests;

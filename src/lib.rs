@@ -1,0 +1,14 @@
+//! scim-bridge: a SCIM 2.0 server that turns Okta / Entra ID provisioning into vendor API
+//! calls. See ARCHITECTURE.md for the code map and invariants.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod connectors;
+pub mod scim;
+pub mod sim;
+pub mod startup;
+pub mod store;
+pub mod sync;
+pub mod telemetry;

@@ -1,0 +1,1 @@
+//! Vendor simulators (being written)
