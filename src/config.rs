@@ -98,6 +98,9 @@ pub struct Config {
     pub admin_token_sha256: Vec<TokenHash>,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Public base URL of this server (e.g. `https://scim.corp.example`), used in `meta.location`.
+    /// When absent, built from the request's `Host` header.
+    pub public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
@@ -135,6 +138,8 @@ pub struct SyncConfig {
     pub vendor_timeout: Duration,
     /// Run delivery workers in this process (`false` for a SCIM-only replica).
     pub enabled: bool,
+    /// A retryable failure becomes permanent (`failed`, "gave up") after this many attempts.
+    pub max_attempts: u32,
 }
 
 impl Default for SyncConfig {
@@ -147,6 +152,7 @@ impl Default for SyncConfig {
             poll_interval: Duration::from_millis(250),
             vendor_timeout: Duration::from_secs(30),
             enabled: true,
+            max_attempts: 25,
         }
     }
 }
@@ -169,6 +175,10 @@ pub struct TargetConfig {
     pub reconcile_interval: Option<u64>,
     #[serde(default)]
     pub auto_repair: bool,
+    /// Run an in-process vendor simulator for this target and point it there (trying the
+    /// bridge without a vendor account; never for production). Credentials are not needed.
+    #[serde(default)]
+    pub simulate: bool,
     pub base_url: Option<String>,
     pub default_role: Option<String>,
     /// SCIM group displayName -> vendor role (Carbon Black; Contrast role rule).
@@ -347,6 +357,9 @@ impl Config {
                 "default_page_size",
                 "must not exceed max_page_size",
             ));
+        }
+        if let Some(u) = &self.public_url {
+            url::Url::parse(u).map_err(|e| ConfigError::invalid("public_url", e.to_string()))?;
         }
         if self.sync.workers == 0 {
             return Err(ConfigError::invalid("sync.workers", "must be at least 1"));

@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod scim;
 pub mod sim;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

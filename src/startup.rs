@@ -1,1 +1,190 @@
-//! startup
+//! Wiring: `app(state)` builds the router; `Application::build` connects the store, runs
+//! migrations, starts workers and pollers, and binds the listener (port 0 in tests).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, TargetKind};
+use crate::scim::error::{ScimError, error_response};
+use crate::state::AppState;
+use crate::store::{PoolOptions, Store};
+use crate::sync::{Engine, TargetDriver, Targets};
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(crate::scim::routes::router(state.clone()))
+        .merge(crate::admin::router(state.clone()))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .fallback(|| async { ScimError::not_found("no such endpoint") })
+        .layer(middleware::from_fn(track_metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(REQUEST_ID)))
+        .layer(SetRequestIdLayer::new(HeaderName::from_static(REQUEST_ID), MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    let ok = tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await.unwrap_or(false);
+    if ok {
+        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unreachable"}))).into_response()
+    }
+}
+
+async fn metrics_endpoint(State(s): State<AppState>) -> Response {
+    match &s.metrics {
+        Some(h) => (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
+    }
+}
+
+/// Request count and latency by target, route and status (no ids, no emails in labels).
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let target = {
+        let p = req.uri().path();
+        p.strip_prefix("/scim/v2/").and_then(|r| r.split('/').next()).unwrap_or("-").to_owned()
+    };
+    let method = req.method().to_string();
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    // Unknown targets would let a client mint label values: collapse them.
+    let target = if route.starts_with("/scim/v2/") && resp.status() != StatusCode::UNAUTHORIZED { target } else { "-".into() };
+    metrics::counter!("scim_bridge_scim_requests_total", "target" => target.clone(), "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
+    metrics::histogram!("scim_bridge_scim_request_duration_seconds", "target" => target, "route" => route, "method" => method).record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Knobs tests and the demo set.
+#[derive(Clone)]
+pub struct BuildOptions {
+    pub clock: Arc<dyn Clock>,
+    /// Start delivery workers and pollers (tests drive the engine by hand when false).
+    pub background: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), background: true }
+    }
+}
+
+/// A running server.
+pub struct Application {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub engine: Arc<Engine>,
+    pub shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
+        let store = Store::connect(&config.database_url, PoolOptions::default()).await?;
+        store.migrate().await?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        Self::build_with(config, store, listener, opts).await
+    }
+
+    /// Builds on an existing store and listener (tests share a database, bind port 0).
+    pub async fn build_with(
+        config: Config,
+        store: Store,
+        listener: tokio::net::TcpListener,
+        opts: BuildOptions,
+    ) -> anyhow::Result<Application> {
+        let config = Arc::new(config);
+        let targets = Arc::new(Targets::build(&config).map_err(anyhow::Error::msg)?);
+        let wake = Arc::new(Notify::new());
+        let state = AppState::new(config.clone(), store.clone(), opts.clock.clone(), wake.clone(), crate::telemetry::metrics_handle());
+        let engine = Arc::new(Engine::new(store.clone(), targets.clone(), opts.clock.clone(), config.sync.clone(), wake));
+        let shutdown = CancellationToken::new();
+        let mut background = Vec::new();
+        if opts.background {
+            if config.sync.enabled {
+                background.extend(engine.spawn(shutdown.clone()));
+            }
+            for (name, t) in &targets.0 {
+                if let (TargetKind::Abnormal, TargetDriver::Enrichment(client)) = (t.kind, &t.driver) {
+                    let tc = config.targets.get(name);
+                    let interval = Duration::from_secs(tc.and_then(|c| c.poll_interval).unwrap_or(900).max(1));
+                    let conc = tc.and_then(|c| c.max_concurrency).unwrap_or(4);
+                    background.push(tokio::spawn(crate::sync::enrichment::poll_loop(
+                        store.clone(), client.clone(), name.clone(), interval, conc, opts.clock.clone(), shutdown.clone(),
+                    )));
+                }
+            }
+            background.push(tokio::spawn(crate::admin::gauges::refresh_loop(store.clone(), opts.clock.clone(), shutdown.clone())));
+        }
+        let addr = listener.local_addr()?;
+        let router = app(state.clone());
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+        tracing::info!(%addr, "scim-bridge listening");
+        Ok(Application { addr, state, engine, shutdown, server, background })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Waits until the server stops (after `shutdown` is cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let r = self.server.await;
+        for b in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(10), b).await;
+        }
+        self.state.store.close().await;
+        r??;
+        Ok(())
+    }
+
+    /// Stops accepting, lets in-flight requests and jobs finish, closes the pool.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}

@@ -1,5 +1,5 @@
--- SCIM resources: the desired state the IdP pushed. `data` is the SCIM JSON without `meta`
--- (and without `groups` on users, which is derived from scim_group_members).
+-- SCIM resources: the desired state the IdP pushed. `data` is the SCIM JSON without `id` and `meta`,
+-- without `groups` on users and without `members` on groups: membership lives only in scim_group_members.
 CREATE TABLE scim_resources (
     target          TEXT    NOT NULL,
     resource_type   TEXT    NOT NULL CHECK (resource_type IN ('User', 'Group')),
@@ -8,6 +8,7 @@ CREATE TABLE scim_resources (
     user_name_lc    TEXT,   -- users: lowercase userName (unique per target)
     display_name_lc TEXT,   -- groups: lowercase displayName (unique per target); users: lowercase displayName
     email_lc        TEXT,   -- users: lowercase primary email, else userName (enrichment join key)
+    label           TEXT,   -- original-case display: users displayName else userName; groups displayName
     active          BOOLEAN,
     data            TEXT   NOT NULL,
     version         BIGINT  NOT NULL,

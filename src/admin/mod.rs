@@ -1,1 +1,48 @@
-//! Admin (to come)
+//! Admin surface: the JSON API under `/admin/v1/` (admin token only; a SCIM token gets 401)
+//! and the gauges refreshed for `/metrics`.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::scim::error::ScimError;
+use crate::state::{AppState, token_matches};
+
+pub mod api;
+pub mod gauges;
+
+/// Admin identity for audit logs: a short, non-reversible tag of the token's hash.
+#[derive(Debug, Clone)]
+pub struct AdminActor(pub String);
+
+pub async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ScimError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let ok = token.as_deref().is_some_and(|t| token_matches(t, &state.config.admin_token_sha256));
+    let Some(token) = token.filter(|_| ok) else {
+        metrics::counter!("scim_bridge_auth_failures_total").increment(1);
+        return Err(ScimError::unauthorized());
+    };
+    let tag = hex::encode(&crate::state::hash_token(&token)[..4]);
+    req.extensions_mut().insert(AdminActor(format!("admin-token:{tag}")));
+    Ok(next.run(req).await)
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let api = Router::new()
+        .route("/mappings", get(api::list_mappings))
+        .route("/mappings/{target}/{id}", get(api::show_mapping))
+        .route("/lookup/{key}", get(api::lookup))
+        .route("/retry", post(api::retry))
+        .route("/queue", get(api::queue))
+        .route_layer(from_fn_with_state(state, require_admin));
+    Router::new().nest("/admin/v1", api)
+}

@@ -51,3 +51,13 @@ impl ResourceType {
         }
     }
 }
+
+pub mod auth;
+pub mod body;
+pub mod canonical;
+pub mod discovery;
+pub mod handlers;
+pub mod list;
+pub mod render;
+pub mod routes;
+pub mod service;

@@ -1,2 +1,202 @@
-//! store
+//! Durable state: SCIM resources, group membership, the outbox of sync jobs, the mapping
+//! table, sync history and the enrichment cache. One `Store` over Postgres (production) or
+//! SQLite (embedded default); the same SQL text runs on both (`$N` placeholders), and the
+//! few dialect differences are spelled out where they occur.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
 pub mod dialect;
+pub mod enrichment;
+pub mod jobs;
+pub mod mappings;
+pub mod resources;
+
+pub use dialect::{Dialect, SqlFragment, SqlValue};
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either dialect. Each arm is
+/// type-checked on its own, so the body is written once and compiled for both databases.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Pg($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Binds dynamically built values onto a query of either dialect.
+macro_rules! bind_values {
+    ($query:expr, $values:expr) => {{
+        let mut q = $query;
+        for v in $values {
+            q = match v {
+                $crate::store::SqlValue::Text(s) => q.bind(s.clone()),
+                $crate::store::SqlValue::Int(i) => q.bind(*i),
+                $crate::store::SqlValue::Float(f) => q.bind(*f),
+                $crate::store::SqlValue::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_values;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Pg(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// The handle every layer shares; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (userName, group displayName).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// `If-Match` named another version.
+    #[error("version mismatch: current version is {current}")]
+    VersionMismatch { current: i64 },
+    /// The database cannot be reached: retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+    #[error("{0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The request names something that does not exist (e.g. an unknown group member).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.message().to_string())
+            }
+            // Postgres: admin shutdown / cannot connect now / connection failure classes.
+            sqlx::Error::Database(d)
+                if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                StoreError::Unavailable(d.message().to_string())
+            }
+            // SQLite: database is locked / busy.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")) => {
+                StoreError::Unavailable(d.message().to_string())
+            }
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Pool sizing for one process.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Store {
+    /// Connects lazily-validated pools: `postgres://…` / `postgresql://…` or `sqlite://…`.
+    /// A SQLite file is created when missing.
+    pub async fn connect(url: &SecretString, opts: PoolOptions) -> StoreResult<Store> {
+        let url = url.expose_secret();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let co = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .min_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(co)
+                .await?;
+            Ok(Store { db: Db::Pg(pool) })
+        } else if url.starts_with("sqlite:") {
+            let co = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // In-memory databases live per connection: keep exactly one.
+            let max = if url.contains(":memory:") || url.contains("mode=memory") {
+                1
+            } else {
+                opts.max_connections.min(8)
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .min_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(co)
+                .await?;
+            Ok(Store {
+                db: Db::Sqlite(pool),
+            })
+        } else {
+            Err(StoreError::Unavailable(
+                "database_url must start with postgres://, postgresql:// or sqlite:".into(),
+            ))
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.db {
+            Db::Pg(_) => Dialect::Postgres,
+            Db::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Applies pending migrations. On Postgres the migrator holds an advisory lock, so
+    /// several processes starting at once apply each migration exactly once.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.db {
+            Db::Pg(p) => PG_MIGRATOR.run(p).await?,
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// True when a trivial query succeeds within the pool's acquire timeout.
+    pub async fn ping(&self) -> bool {
+        with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.is_ok())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+}

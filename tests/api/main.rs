@@ -1,1 +1,8 @@
-fn main() {}
+//! The one integration-test binary: real server, real HTTP, real databases.
+
+mod helpers;
+
+mod errors;
+mod groups;
+mod outbox;
+mod users;

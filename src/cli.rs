@@ -1,2 +1,0 @@
-//! CLI
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }

@@ -1,0 +1,160 @@
+//! List and search: filter compiled to SQL, exact totals, server-side paging with a hard cap.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::error::ScimError;
+use super::filter_sql::{FilterContext, compile_filter, compile_sort};
+use super::projection::project;
+use super::render::render;
+use super::service::Ctx;
+use super::{LIST_RESPONSE_SCHEMA, ResourceType};
+use crate::store::resources::ListQuery;
+
+/// Query parameters of a list or the body of a `.search`, normalised.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded: Option<String>,
+}
+
+fn int_param(name: &str, v: &str) -> Result<i64, ScimError> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("`{name}` must be an integer, got `{v}`")))
+}
+
+impl ListParams {
+    /// From a raw query string (`?filter=…&startIndex=…`), parameter names case-insensitive.
+    pub fn from_query(raw: Option<&str>) -> Result<ListParams, ScimError> {
+        let mut p = ListParams::default();
+        let pairs: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        p.filter = pairs.get("filter").cloned().filter(|f| !f.trim().is_empty());
+        p.start_index = pairs.get("startindex").map(|v| int_param("startIndex", v)).transpose()?;
+        p.count = pairs.get("count").map(|v| int_param("count", v)).transpose()?;
+        p.sort_by = pairs.get("sortby").cloned().filter(|s| !s.is_empty());
+        p.sort_order = pairs.get("sortorder").cloned();
+        p.attributes = pairs.get("attributes").cloned().filter(|s| !s.is_empty());
+        p.excluded = pairs.get("excludedattributes").cloned().filter(|s| !s.is_empty());
+        Ok(p)
+    }
+
+    /// From a SearchRequest body (RFC 7644 §3.4.3).
+    pub fn from_search(body: &Value) -> Result<ListParams, ScimError> {
+        let str_or_list = |k: &str| -> Result<Option<String>, ScimError> {
+            match body.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(a)) => Ok(Some(
+                    a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                )),
+                Some(_) => Err(ScimError::invalid_value(format!("`{k}` must be a string or an array of strings"))),
+            }
+        };
+        let int = |k: &str| -> Result<Option<i64>, ScimError> {
+            match body.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("`{k}` must be an integer"))),
+                Some(Value::String(s)) => int_param(k, s).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!("`{k}` must be an integer"))),
+            }
+        };
+        Ok(ListParams {
+            filter: str_or_list("filter")?.filter(|f| !f.trim().is_empty()),
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            sort_by: str_or_list("sortBy")?,
+            sort_order: str_or_list("sortOrder")?,
+            attributes: str_or_list("attributes")?,
+            excluded: str_or_list("excludedAttributes")?,
+        })
+    }
+}
+
+fn wants(attr: &str, attributes: Option<&str>, excluded: Option<&str>) -> bool {
+    let has = |list: Option<&str>| {
+        list.is_some_and(|l| {
+            l.split(',').any(|a| {
+                let a = a.trim();
+                a.eq_ignore_ascii_case(attr) || a.to_ascii_lowercase().ends_with(&format!(":{}", attr.to_ascii_lowercase()))
+                    || a.to_ascii_lowercase().starts_with(&format!("{}.", attr.to_ascii_lowercase()))
+            })
+        })
+    };
+    if has(excluded) {
+        return false;
+    }
+    attributes.is_none() || has(attributes)
+}
+
+impl Ctx<'_> {
+    pub async fn list(&self, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
+        let max = i64::from(self.state.config.max_page_size);
+        let count = p.count.unwrap_or(i64::from(self.state.config.default_page_size)).clamp(0, max);
+        let start = p.start_index.unwrap_or(1).max(1);
+        let source = self.target.enrichment_source.as_deref();
+        let enriched = source.is_some() && rt == ResourceType::User;
+        let fctx = FilterContext {
+            dialect: self.state.store.dialect(),
+            resource_type: rt,
+            enrichment_joined: enriched,
+            first_placeholder: ListQuery::first_filter_placeholder(enriched),
+        };
+        let filter = p.filter.as_deref().map(|f| compile_filter(f, &fctx)).transpose()?;
+        let sort = p.sort_by.as_deref().map(|s| compile_sort(s, &fctx)).transpose()?;
+        let descending = match p.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("ascending") | Some("") => false,
+            Some("descending") => true,
+            Some(o) => return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, got `{o}`"))),
+        };
+        let q = ListQuery {
+            target: &self.target.name,
+            resource_type: rt,
+            enrichment_source: if enriched { source } else { None },
+            filter,
+            sort,
+            descending,
+            offset: start - 1,
+            limit: count,
+        };
+        let (total, rows) = self.state.store.list_resources(&q).await?;
+        let link_attr = match rt {
+            ResourceType::User => "groups",
+            ResourceType::Group => "members",
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut links = if wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref()) && !ids.is_empty() {
+            match rt {
+                ResourceType::User => self.state.store.groups_of(&self.target.name, &ids).await?,
+                ResourceType::Group => self.state.store.members_of(&self.target.name, &ids).await?,
+            }
+        } else {
+            HashMap::new()
+        };
+        let mut resources = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let l = links.remove(&r.id).unwrap_or_default();
+            let mut body = render(r, &self.base, Some(&l), enriched);
+            project(rt, &mut body, p.attributes.as_deref(), p.excluded.as_deref())?;
+            resources.push(Value::Object(body));
+        }
+        Ok(json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }))
+    }
+}

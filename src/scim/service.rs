@@ -1,0 +1,248 @@
+//! SCIM operations one layer below the HTTP handlers: canonicalise, check preconditions,
+//! call the store (which owns the transaction), render.
+
+use serde_json::{Map, Value, json};
+
+use super::canonical::canonicalize;
+use super::error::ScimError;
+use super::patch::{apply_patch, parse_patch};
+use super::projection::project;
+use super::render::{Links, render};
+use super::ResourceType;
+use crate::state::{AppState, TargetInfo};
+use crate::store::StoreError;
+use crate::store::resources::{ResourceWrite, StoredResource};
+
+/// Who and where: the authenticated target and its SCIM base URL.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub target: &'a TargetInfo,
+    /// `{base}/scim/v2/{target}`
+    pub base: String,
+}
+
+/// A rendered resource and its version (for the ETag header).
+pub struct Rendered {
+    pub body: Map<String, Value>,
+    pub version: i64,
+}
+
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(msg) => ScimError::uniqueness(msg),
+            StoreError::NotFound => ScimError::not_found("resource not found"),
+            StoreError::VersionMismatch { current } => ScimError::precondition_failed(format!(
+                "If-Match does not match the current version W/\"{current}\""
+            )),
+            StoreError::Unavailable(msg) => ScimError::Unavailable(msg),
+            StoreError::Invalid(msg) => ScimError::invalid_value(msg),
+            other => ScimError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+fn not_found(rt: ResourceType, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} `{id}` not found", rt.as_str()))
+}
+
+/// Splits a group's `members` out of its canonical JSON: the member user ids, de-duplicated.
+pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<String>, ScimError> {
+    let mut ids: Vec<String> = Vec::new();
+    if let Some(members) = doc.remove("members") {
+        let arr = match members {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            _ => return Err(ScimError::invalid_value("members must be an array")),
+        };
+        for m in arr {
+            let id = m
+                .get("value")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ScimError::invalid_value("every member needs a `value` (the member's id)"))?;
+            if m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group")) {
+                return Err(ScimError::invalid_value("nested groups are not supported: members must be users"));
+            }
+            if !ids.iter().any(|x| x == id) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Removes server-owned keys a document may carry.
+fn strip_server_keys(doc: &mut Map<String, Value>) {
+    for k in ["id", "meta", "groups"] {
+        doc.remove(k);
+    }
+}
+
+impl Ctx<'_> {
+    fn enrichment(&self) -> Option<&str> {
+        self.target.enrichment_source.as_deref()
+    }
+
+    async fn links(&self, r: &StoredResource) -> Result<Links, ScimError> {
+        let ids = std::slice::from_ref(&r.id);
+        let store = &self.state.store;
+        let t = &self.target.name;
+        let mut m = match r.resource_type {
+            ResourceType::User => store.groups_of(t, ids).await?,
+            ResourceType::Group => store.members_of(t, ids).await?,
+        };
+        Ok(m.remove(&r.id).unwrap_or_default())
+    }
+
+    pub async fn show(&self, r: &StoredResource, attrs: Option<&str>, excluded: Option<&str>) -> Result<Rendered, ScimError> {
+        let links = self.links(r).await?;
+        let mut body = render(r, &self.base, Some(&links), self.enrichment().is_some());
+        project(r.resource_type, &mut body, attrs, excluded)?;
+        Ok(Rendered { body, version: r.version })
+    }
+
+    async fn load(&self, rt: ResourceType, id: &str) -> Result<StoredResource, ScimError> {
+        self.state
+            .store
+            .get_resource(&self.target.name, rt, id, self.enrichment())
+            .await?
+            .ok_or_else(|| not_found(rt, id))
+    }
+
+    pub async fn get(&self, rt: ResourceType, id: &str, attrs: Option<&str>, excluded: Option<&str>) -> Result<Rendered, ScimError> {
+        let r = self.load(rt, id).await?;
+        self.show(&r, attrs, excluded).await
+    }
+
+    pub async fn create(&self, rt: ResourceType, body: &Value) -> Result<Rendered, ScimError> {
+        let mut doc = canonicalize(rt, body)?;
+        strip_server_keys(&mut doc);
+        let members = match rt {
+            ResourceType::Group => Some(take_members(&mut doc)?),
+            ResourceType::User => None,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let w = ResourceWrite {
+            target: &self.target.name,
+            resource_type: rt,
+            id: &id,
+            data: &doc,
+            members: members.as_deref(),
+            now_ms: self.state.clock.now_ms(),
+            method: "POST",
+        };
+        self.state.store.create_resource(&w).await?;
+        self.state.wake.notify_waiters();
+        let r = self.load(rt, &id).await?;
+        self.show(&r, None, None).await
+    }
+
+    /// Checks `If-Match` against the current version; returns the version to write against.
+    fn precondition(if_match: &Option<Option<Vec<i64>>>, current: i64) -> Result<(), ScimError> {
+        match if_match {
+            Some(Some(versions)) if !versions.contains(&current) => Err(ScimError::precondition_failed(
+                format!("If-Match does not match the current version W/\"{current}\""),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn replace(&self, rt: ResourceType, id: &str, body: &Value, if_match: Option<Option<Vec<i64>>>) -> Result<Rendered, ScimError> {
+        let mut doc = canonicalize(rt, body)?;
+        strip_server_keys(&mut doc);
+        let members = match rt {
+            ResourceType::Group => Some(take_members(&mut doc)?),
+            ResourceType::User => None,
+        };
+        let cur = self.load(rt, id).await?;
+        Self::precondition(&if_match, cur.version)?;
+        let w = ResourceWrite {
+            target: &self.target.name,
+            resource_type: rt,
+            id,
+            data: &doc,
+            members: members.as_deref(),
+            now_ms: self.state.clock.now_ms(),
+            method: "PUT",
+        };
+        let expected = if_match.is_some().then_some(cur.version);
+        self.state.store.replace_resource(&w, expected).await?;
+        self.state.wake.notify_waiters();
+        let r = self.load(rt, id).await?;
+        self.show(&r, None, None).await
+    }
+
+    /// Applies a PatchOp message. Concurrent writers are handled optimistically: the patch is
+    /// re-applied to the newest version (unless the client pinned one with If-Match).
+    pub async fn patch(&self, rt: ResourceType, id: &str, body: &Value, if_match: Option<Option<Vec<i64>>>) -> Result<Rendered, ScimError> {
+        let ops = parse_patch(body)?;
+        for _ in 0..5 {
+            let cur = self.load(rt, id).await?;
+            Self::precondition(&if_match, cur.version)?;
+            let mut doc = cur.data.clone();
+            doc.insert("id".into(), json!(id));
+            let old_members = match rt {
+                ResourceType::Group => {
+                    let links = self.links(&cur).await?;
+                    let arr: Vec<Value> = links.iter().map(|(v, d)| json!({"value": v, "display": d})).collect();
+                    doc.insert("members".into(), Value::Array(arr));
+                    Some(links.into_iter().map(|(v, _)| v).collect::<Vec<_>>())
+                }
+                ResourceType::User => None,
+            };
+            apply_patch(rt, &mut doc, &ops)?;
+            strip_server_keys(&mut doc);
+            let members = match rt {
+                ResourceType::Group => Some(take_members(&mut doc)?),
+                ResourceType::User => None,
+            };
+            if doc == cur.data && members == old_members {
+                // Nothing changed: no new version, no job.
+                return self.show(&cur, None, None).await;
+            }
+            let w = ResourceWrite {
+                target: &self.target.name,
+                resource_type: rt,
+                id,
+                data: &doc,
+                members: members.as_deref(),
+                now_ms: self.state.clock.now_ms(),
+                method: "PATCH",
+            };
+            match self.state.store.replace_resource(&w, Some(cur.version)).await {
+                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                Err(e) => return Err(e.into()),
+                Ok(_) => {
+                    self.state.wake.notify_waiters();
+                    let r = self.load(rt, id).await?;
+                    return self.show(&r, None, None).await;
+                }
+            }
+        }
+        Err(ScimError::status(
+            axum::http::StatusCode::CONFLICT,
+            "the resource kept changing concurrently; retry the PATCH",
+        ))
+    }
+
+    pub async fn delete(&self, rt: ResourceType, id: &str, if_match: Option<Option<Vec<i64>>>) -> Result<(), ScimError> {
+        let expected = match &if_match {
+            Some(_) => {
+                let cur = self.load(rt, id).await?;
+                Self::precondition(&if_match, cur.version)?;
+                Some(cur.version)
+            }
+            None => None,
+        };
+        let now = self.state.clock.now_ms();
+        match self.state.store.delete_resource(&self.target.name, rt, id, expected, now).await {
+            Err(StoreError::NotFound) => Err(not_found(rt, id)),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                self.state.wake.notify_waiters();
+                Ok(())
+            }
+        }
+    }
+}

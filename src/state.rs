@@ -1,0 +1,102 @@
+//! What every request handler shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::{Config, TargetKind, TokenHash};
+use crate::store::Store;
+
+/// A target as the SCIM layer sees it: who may call it and whose risk data it shows.
+#[derive(Debug, Clone)]
+pub struct TargetInfo {
+    pub name: String,
+    pub kind: TargetKind,
+    pub token_hashes: Vec<TokenHash>,
+    /// The abnormal target whose cache is joined onto this target's users.
+    pub enrichment_source: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes idle sync workers after a committed write.
+    pub wake: Arc<Notify>,
+    pub targets: Arc<HashMap<String, TargetInfo>>,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl AppState {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Self {
+        let targets = config
+            .targets
+            .iter()
+            .filter_map(|(name, t)| {
+                let kind = t.kind?;
+                let enrichment_source = match kind {
+                    TargetKind::Abnormal => Some(name.clone()),
+                    _ => t.enrich_from.clone(),
+                };
+                Some((
+                    name.clone(),
+                    TargetInfo {
+                        name: name.clone(),
+                        kind,
+                        token_hashes: t.token_sha256.clone(),
+                        enrichment_source,
+                    },
+                ))
+            })
+            .collect();
+        Self {
+            config,
+            store,
+            clock,
+            wake,
+            targets: Arc::new(targets),
+            metrics,
+        }
+    }
+}
+
+/// SHA-256 of a presented token.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Compares a presented token with every allowed hash in constant time (no early exit).
+pub fn token_matches(token: &str, allowed: &[TokenHash]) -> bool {
+    let h = hash_token(token);
+    let mut ok = subtle::Choice::from(0u8);
+    for a in allowed {
+        ok |= a.0.ct_eq(&h);
+    }
+    bool::from(ok) && !allowed.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_any_of_several_hashes() {
+        let a = TokenHash(hash_token("old"));
+        let b = TokenHash(hash_token("new"));
+        assert!(token_matches("new", &[a.clone(), b.clone()]));
+        assert!(token_matches("old", &[a.clone(), b]));
+        assert!(!token_matches("other", &[a]));
+        assert!(!token_matches("x", &[]));
+    }
+}

@@ -1,0 +1,331 @@
+//! The outbox: one job row per resource that needs converging. Writes upsert it (bumping
+//! `generation`), workers claim due jobs under a lease and finish them with the outcome.
+
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, StoreResult, with_pool};
+use crate::connectors::{CallRecord, SyncState, VendorLink};
+
+/// Upserts the job of one resource inside a write transaction.
+macro_rules! enqueue_in {
+    ($conn:expr, $target:expr, $rt:expr, $id:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
+             VALUES ($1, $2, $3, 1, $4, 0, $4) \
+             ON CONFLICT (target, resource_type, resource_id) DO UPDATE \
+             SET generation = sync_jobs.generation + 1, run_after = $4, attempts = 0",
+        )
+        .bind($target)
+        .bind($rt)
+        .bind($id)
+        .bind($now)
+        .execute($conn)
+        .await?;
+    };
+}
+pub(crate) use enqueue_in;
+
+/// Enqueues every member of a group (their group-derived roles may change).
+macro_rules! enqueue_members_in {
+    ($conn:expr, $target:expr, $group_id:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
+             SELECT target, 'User', member_id, 1, $3, 0, $3 FROM scim_group_members WHERE target = $1 AND group_id = $2 \
+             ON CONFLICT (target, resource_type, resource_id) DO UPDATE \
+             SET generation = sync_jobs.generation + 1, run_after = $3, attempts = 0",
+        )
+        .bind($target)
+        .bind($group_id)
+        .bind($now)
+        .execute($conn)
+        .await?;
+    };
+}
+pub(crate) use enqueue_members_in;
+
+/// Marks the mapping pending (creating it when new) and records the accepted IdP write.
+macro_rules! record_accepted_in {
+    ($conn:expr, $target:expr, $rt:expr, $id:expr, $key:expr, $now:expr, $method:expr, $version:expr) => {
+        sqlx::query(
+            "INSERT INTO sync_mappings (target, resource_type, resource_id, scim_key, state, attempts, updated_at, applied) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, '{}') \
+             ON CONFLICT (target, resource_type, resource_id) DO UPDATE \
+             SET scim_key = COALESCE(excluded.scim_key, sync_mappings.scim_key), state = 'pending', \
+                 attempts = 0, next_attempt = NULL, updated_at = $5",
+        )
+        .bind($target)
+        .bind($rt)
+        .bind($id)
+        .bind($key)
+        .bind($now)
+        .execute($conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, message) \
+             VALUES ($1, $2, $3, $4, 'scim', $5, $6)",
+        )
+        .bind($target)
+        .bind($rt)
+        .bind($id)
+        .bind($now)
+        .bind($method)
+        .bind(format!("accepted from the IdP (version {})", $version))
+        .execute($conn)
+        .await?;
+    };
+}
+pub(crate) use record_accepted_in;
+
+/// Refuses group members that are not users of the target.
+macro_rules! check_members {
+    ($conn:expr, $target:expr, $members:expr) => {
+        for chunk in $members.chunks(500) {
+            let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id FROM scim_resources WHERE target = $1 AND resource_type = 'User' AND id IN ({})",
+                ph.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind($target);
+            for m in chunk {
+                q = q.bind(m);
+            }
+            let found: std::collections::HashSet<String> = q
+                .fetch_all($conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<Result<_, _>>()?;
+            if let Some(missing) = chunk.iter().find(|m| !found.contains(*m)) {
+                return Err($crate::store::StoreError::Invalid(format!(
+                    "group member `{missing}` is not a user of this target"
+                )));
+            }
+        }
+    };
+}
+pub(crate) use check_members;
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub target: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub generation: i64,
+    pub attempts: i32,
+    pub enqueued_at: i64,
+}
+
+/// How a job ended, to be recorded.
+#[derive(Debug, Clone)]
+pub enum JobResult {
+    Done {
+        link: VendorLink,
+        state: SyncState,
+        note: Option<String>,
+    },
+    /// Try again at `next_attempt_ms`.
+    Retry {
+        error: String,
+        next_attempt_ms: i64,
+    },
+    /// Give up until the resource changes or an admin retries.
+    Failed { error: String },
+}
+
+/// Queue depth per target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueueStat {
+    pub target: String,
+    pub depth: i64,
+    pub due: i64,
+    pub oldest_enqueued_at: Option<i64>,
+}
+
+impl Store {
+    /// Claims up to `limit` due jobs for this worker, leased until `now + lease_ms`.
+    /// Postgres: `FOR UPDATE SKIP LOCKED`, so replicas never claim the same job.
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<Job>> {
+        let lock = match self.dialect() {
+            super::Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+            super::Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE sync_jobs SET locked_by = $1, locked_until = $2 \
+             WHERE (target, resource_type, resource_id) IN ( \
+               SELECT target, resource_type, resource_id FROM sync_jobs \
+               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) \
+               ORDER BY run_after LIMIT $4 {lock}) \
+             RETURNING target, resource_type, resource_id, generation, attempts, enqueued_at"
+        );
+        with_pool!(self, p => {
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit)
+                .fetch_all(p).await?;
+            let mut jobs = Vec::with_capacity(rows.len());
+            for r in rows {
+                jobs.push(Job {
+                    target: r.try_get("target")?,
+                    resource_type: r.try_get("resource_type")?,
+                    resource_id: r.try_get("resource_id")?,
+                    generation: r.try_get("generation")?,
+                    attempts: r.try_get("attempts")?,
+                    enqueued_at: r.try_get("enqueued_at")?,
+                });
+            }
+            Ok(jobs)
+        })
+    }
+
+    /// Records a job's outcome: mapping row, history (every vendor call and the outcome) and
+    /// the job itself (deleted when done and not re-dirtied meanwhile, else released), in one
+    /// transaction. Returns false when this worker no longer held the lease.
+    pub async fn finish_job(
+        &self,
+        worker: &str,
+        job: &Job,
+        calls: &[CallRecord],
+        result: &JobResult,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        use super::resources::BeginWrite;
+        let (state, outcome_msg) = match result {
+            JobResult::Done { state, note, .. } => (
+                state.as_str(),
+                match note {
+                    Some(n) => format!("{}: {n}", state.as_str()),
+                    None => state.as_str().to_string(),
+                },
+            ),
+            JobResult::Retry { error, .. } => ("retrying", format!("will retry: {error}")),
+            JobResult::Failed { error } => ("failed", format!("failed: {error}")),
+        };
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let held = sqlx::query(
+                "SELECT generation FROM sync_jobs WHERE target = $1 AND resource_type = $2 AND resource_id = $3 AND locked_by = $4",
+            )
+            .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(worker)
+            .fetch_optional(&mut *tx).await?;
+            let Some(held) = held else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            let generation: i64 = held.try_get("generation")?;
+            let dirty = generation != job.generation;
+            for c in calls {
+                sqlx::query(
+                    "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, path, status, message) \
+                     VALUES ($1, $2, $3, $4, 'call', $5, $6, $7, $8)",
+                )
+                .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(now_ms)
+                .bind(&c.method).bind(&c.path).bind(c.status.map(i32::from)).bind(&c.outcome)
+                .execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, message) VALUES ($1, $2, $3, $4, 'outcome', $5)",
+            )
+            .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(now_ms).bind(&outcome_msg)
+            .execute(&mut *tx).await?;
+            match result {
+                JobResult::Done { link, .. } => {
+                    let applied = serde_json::to_string(&link.applied).unwrap_or_else(|_| "{}".into());
+                    // A newer write is pending: the row stays pending for it.
+                    let shown = if dirty { "pending" } else { state };
+                    sqlx::query(
+                        "UPDATE sync_mappings SET vendor_id = $4, vendor_key = $5, vendor_status = $6, state = $7, \
+                         last_error = NULL, attempts = 0, next_attempt = NULL, last_synced = $8, updated_at = $8, applied = $9 \
+                         WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
+                    )
+                    .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
+                    .bind(&link.vendor_id).bind(&link.vendor_key).bind(&link.vendor_status).bind(shown)
+                    .bind(now_ms).bind(applied)
+                    .execute(&mut *tx).await?;
+                }
+                JobResult::Retry { error, next_attempt_ms } => {
+                    sqlx::query(
+                        "UPDATE sync_mappings SET state = 'retrying', last_error = $4, attempts = attempts + 1, \
+                         next_attempt = $5, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
+                    )
+                    .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
+                    .bind(error).bind(if dirty { now_ms } else { *next_attempt_ms }).bind(now_ms)
+                    .execute(&mut *tx).await?;
+                }
+                JobResult::Failed { error } => {
+                    sqlx::query(
+                        "UPDATE sync_mappings SET state = $4, last_error = $5, attempts = attempts + 1, \
+                         next_attempt = NULL, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
+                    )
+                    .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
+                    .bind(if dirty { "pending" } else { "failed" }).bind(error).bind(now_ms)
+                    .execute(&mut *tx).await?;
+                }
+            }
+            let key = (&job.target, &job.resource_type, &job.resource_id);
+            match (result, dirty) {
+                // Re-dirtied while we worked: release it to run again now.
+                (_, true) => {
+                    sqlx::query("UPDATE sync_jobs SET locked_by = NULL, locked_until = NULL, attempts = 0 \
+                                 WHERE target = $1 AND resource_type = $2 AND resource_id = $3")
+                        .bind(key.0).bind(key.1).bind(key.2).execute(&mut *tx).await?;
+                }
+                (JobResult::Retry { next_attempt_ms, .. }, false) => {
+                    sqlx::query("UPDATE sync_jobs SET locked_by = NULL, locked_until = NULL, attempts = attempts + 1, run_after = $4 \
+                                 WHERE target = $1 AND resource_type = $2 AND resource_id = $3")
+                        .bind(key.0).bind(key.1).bind(key.2).bind(*next_attempt_ms).execute(&mut *tx).await?;
+                }
+                (_, false) => {
+                    sqlx::query("DELETE FROM sync_jobs WHERE target = $1 AND resource_type = $2 AND resource_id = $3 AND generation = $4")
+                        .bind(key.0).bind(key.1).bind(key.2).bind(job.generation).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Enqueues a job outside a SCIM write (admin retry, a member's account appearing, reconcile).
+    pub async fn enqueue(&self, target: &str, rt: &str, id: &str, now_ms: i64) -> StoreResult<()> {
+        use super::resources::BeginWrite;
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            enqueue_in!(&mut *tx, target, rt, id, now_ms);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Depth, due count and oldest job per target.
+    pub async fn queue_stats(&self, now_ms: i64) -> StoreResult<Vec<QueueStat>> {
+        with_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT target, COUNT(*) AS depth, SUM(CASE WHEN run_after <= $1 THEN 1 ELSE 0 END) AS due, \
+                 MIN(enqueued_at) AS oldest FROM sync_jobs GROUP BY target ORDER BY target",
+            )
+            .bind(now_ms)
+            .fetch_all(p).await?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(QueueStat {
+                    target: r.try_get("target")?,
+                    depth: r.try_get("depth")?,
+                    due: r.try_get::<Option<i64>, _>("due")?.unwrap_or(0),
+                    oldest_enqueued_at: r.try_get("oldest")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Reads `applied` JSON text.
+pub(crate) fn parse_applied(s: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("applied: {e}")))
+}

@@ -1,0 +1,498 @@
+//! SCIM resources and group membership. Every write also enqueues its sync job, marks the
+//! mapping pending and appends a history event, in the same transaction (the outbox).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::enrichment::{ENRICHMENT_COLUMNS, EnrichmentRow};
+use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
+use super::{Store, StoreError, StoreResult, bind_values, with_pool};
+use crate::scim::ResourceType;
+
+/// A resource as stored, with its derived membership and enrichment when asked for.
+#[derive(Debug, Clone)]
+pub struct StoredResource {
+    pub id: String,
+    pub resource_type: ResourceType,
+    /// Canonical SCIM JSON without id, meta, members and groups.
+    pub data: Map<String, Value>,
+    pub version: i64,
+    pub created: String,
+    pub last_modified: String,
+    pub enrichment: Option<EnrichmentRow>,
+}
+
+/// A create or replace.
+#[derive(Debug, Clone)]
+pub struct ResourceWrite<'a> {
+    pub target: &'a str,
+    pub resource_type: ResourceType,
+    pub id: &'a str,
+    pub data: &'a Map<String, Value>,
+    /// Groups only: the member user ids (the whole list).
+    pub members: Option<&'a [String]>,
+    pub now_ms: i64,
+    /// What the IdP did, for the history ("POST", "PUT", "PATCH").
+    pub method: &'a str,
+}
+
+/// Columns derived from the JSON for indexes and joins.
+struct Derived {
+    external_id: Option<String>,
+    user_name_lc: Option<String>,
+    display_name_lc: Option<String>,
+    email_lc: Option<String>,
+    active: Option<bool>,
+    label: Option<String>,
+}
+
+fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    data.get(key).and_then(Value::as_str)
+}
+
+/// The primary email, else the first one.
+pub fn primary_email(data: &Map<String, Value>) -> Option<&str> {
+    let emails = data.get("emails")?.as_array()?;
+    let primary = emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true));
+    primary
+        .or_else(|| emails.first())
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+}
+
+fn derive(rt: ResourceType, data: &Map<String, Value>) -> Derived {
+    let external_id = str_at(data, "externalId").map(str::to_owned);
+    match rt {
+        ResourceType::User => {
+            let user_name = str_at(data, "userName");
+            let display = str_at(data, "displayName");
+            let email = primary_email(data).or(user_name);
+            Derived {
+                external_id,
+                user_name_lc: user_name.map(str::to_lowercase),
+                display_name_lc: display.map(str::to_lowercase),
+                email_lc: email.map(str::to_lowercase),
+                active: Some(data.get("active").and_then(Value::as_bool).unwrap_or(true)),
+                label: display.or(user_name).map(str::to_owned),
+            }
+        }
+        ResourceType::Group => {
+            let display = str_at(data, "displayName");
+            Derived {
+                external_id,
+                user_name_lc: None,
+                display_name_lc: display.map(str::to_lowercase),
+                email_lc: None,
+                active: None,
+                label: display.map(str::to_owned),
+            }
+        }
+    }
+}
+
+fn conflict_message(rt: ResourceType, data: &Map<String, Value>) -> String {
+    match rt {
+        ResourceType::User => format!(
+            "userName `{}` is already taken in this target (compared case-insensitively)",
+            str_at(data, "userName").unwrap_or_default()
+        ),
+        ResourceType::Group => format!(
+            "a group named `{}` already exists in this target",
+            str_at(data, "displayName").unwrap_or_default()
+        ),
+    }
+}
+
+/// The select list for resources, with the enrichment columns when joined.
+pub(crate) fn select_list(enriched: bool) -> String {
+    let mut s = String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
+    if enriched {
+        for c in ENRICHMENT_COLUMNS {
+            s.push_str(", en.");
+            s.push_str(c);
+        }
+    }
+    s
+}
+
+macro_rules! row_to_resource {
+    ($row:expr, $enriched:expr) => {{
+        let row = $row;
+        let rt: String = row.try_get("resource_type")?;
+        let Json(data): Json<Map<String, Value>> = row.try_get("data")?;
+        StoredResource {
+            id: row.try_get("id")?,
+            resource_type: ResourceType::parse(&rt)
+                .ok_or_else(|| StoreError::Corrupt(format!("resource_type {rt}")))?,
+            data,
+            version: row.try_get("version")?,
+            created: row.try_get("created")?,
+            last_modified: row.try_get("last_modified")?,
+            enrichment: if $enriched {
+                super::enrichment::row_to_enrichment!(row)
+            } else {
+                None
+            },
+        }
+    }};
+}
+
+
+/// List / search parameters, with the filter already compiled to SQL.
+#[derive(Debug, Clone)]
+pub struct ListQuery<'a> {
+    pub target: &'a str,
+    pub resource_type: ResourceType,
+    /// The abnormal target whose cache is joined as `en` (placeholder `$3`).
+    pub enrichment_source: Option<&'a str>,
+    /// WHERE fragment whose placeholders start after the fixed ones (`$3` or `$4`).
+    pub filter: Option<super::SqlFragment>,
+    /// ORDER BY expression (from a whitelist), ascending unless `descending`.
+    pub sort: Option<String>,
+    pub descending: bool,
+    /// 0-based offset and page size.
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl ListQuery<'_> {
+    /// The first free placeholder number for a filter fragment.
+    pub fn first_filter_placeholder(enriched: bool) -> usize {
+        if enriched { 4 } else { 3 }
+    }
+}
+
+impl Store {
+    pub async fn get_resource(
+        &self,
+        target: &str,
+        rt: ResourceType,
+        id: &str,
+        enrichment_source: Option<&str>,
+    ) -> StoreResult<Option<StoredResource>> {
+        let enriched = enrichment_source.is_some() && rt == ResourceType::User;
+        let sql = format!(
+            "SELECT {} FROM scim_resources r {} WHERE r.target = $1 AND r.resource_type = $2 AND r.id = {}",
+            select_list(enriched),
+            if enriched {
+                "LEFT JOIN enrichment_accounts en ON en.source = $4 AND en.email_lc = r.email_lc"
+            } else {
+                ""
+            },
+            "$3",
+        );
+        with_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target).bind(rt.as_str()).bind(id);
+            if enriched {
+                q = q.bind(enrichment_source.unwrap_or_default());
+            }
+            match q.fetch_optional(p).await? {
+                Some(row) => Ok(Some(row_to_resource!(row, enriched))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// One page and the exact total.
+    pub async fn list_resources(&self, q: &ListQuery<'_>) -> StoreResult<(i64, Vec<StoredResource>)> {
+        let enriched = q.enrichment_source.is_some() && q.resource_type == ResourceType::User;
+        let join = if enriched {
+            "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc"
+        } else {
+            ""
+        };
+        let filter = q
+            .filter
+            .as_ref()
+            .map(|f| format!(" AND ({})", f.sql))
+            .unwrap_or_default();
+        let where_ = format!("WHERE r.target = $1 AND r.resource_type = $2{filter}");
+        let count_sql = format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = match &q.sort {
+            Some(s) => format!("{s} {dir}, r.id {dir}"),
+            None => "r.created ASC, r.id ASC".to_string(),
+        };
+        let page_sql = format!(
+            "SELECT {} FROM scim_resources r {join} {where_} ORDER BY {order} LIMIT {} OFFSET {}",
+            select_list(enriched),
+            q.limit.max(0),
+            q.offset.max(0)
+        );
+        let binds = q.filter.as_ref().map(|f| f.binds.as_slice()).unwrap_or(&[]);
+        with_pool!(self, p => {
+            let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target).bind(q.resource_type.as_str());
+            if enriched {
+                cq = cq.bind(q.enrichment_source.unwrap_or_default());
+            }
+            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
+            let mut resources = Vec::new();
+            if q.limit > 0 && total > q.offset {
+                let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target).bind(q.resource_type.as_str());
+                if enriched {
+                    pq = pq.bind(q.enrichment_source.unwrap_or_default());
+                }
+                for row in bind_values!(pq, binds).fetch_all(p).await? {
+                    resources.push(row_to_resource!(row, enriched));
+                }
+            }
+            Ok((total, resources))
+        })
+    }
+
+    /// Inserts a new resource (and group members) with its job, in one transaction.
+    pub async fn create_resource(&self, w: &ResourceWrite<'_>) -> StoreResult<StoredResource> {
+        let d = derive(w.resource_type, w.data);
+        let created = crate::clock::rfc3339_ms(w.now_ms);
+        let rt = w.resource_type.as_str();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let res = sqlx::query(
+                "INSERT INTO scim_resources (target, resource_type, id, external_id, user_name_lc, display_name_lc, \
+                 email_lc, active, label, data, version, created, last_modified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)",
+            )
+            .bind(w.target).bind(rt).bind(w.id).bind(&d.external_id).bind(&d.user_name_lc)
+            .bind(&d.display_name_lc).bind(&d.email_lc).bind(d.active).bind(&d.label)
+            .bind(Json(w.data)).bind(&created)
+            .execute(&mut *tx).await;
+            match res {
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    return Err(match e {
+                        StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
+                        other => other,
+                    });
+                }
+                Ok(_) => {}
+            }
+            if let Some(members) = w.members {
+                check_members!(&mut *tx, w.target, members);
+                for m in members {
+                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(w.target).bind(w.id).bind(m).execute(&mut *tx).await?;
+                    enqueue_in!(&mut *tx, w.target, "User", m, w.now_ms);
+                }
+            }
+            enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);
+            record_accepted_in!(&mut *tx, w.target, rt, w.id, d.label.as_deref(), w.now_ms, w.method, 1);
+            tx.commit().await?;
+            Ok(StoredResource {
+                id: w.id.to_string(),
+                resource_type: w.resource_type,
+                data: w.data.clone(),
+                version: 1,
+                created: created.clone(),
+                last_modified: created,
+                enrichment: None,
+            })
+        })
+    }
+
+    /// Replaces a resource's data (and, for groups, the whole member list) if its version
+    /// still equals `expected_version` (when given). Enqueues the resource's job and the jobs
+    /// of members whose membership changed.
+    pub async fn replace_resource(
+        &self,
+        w: &ResourceWrite<'_>,
+        expected_version: Option<i64>,
+    ) -> StoreResult<StoredResource> {
+        let d = derive(w.resource_type, w.data);
+        let now = crate::clock::rfc3339_ms(w.now_ms);
+        let rt = w.resource_type.as_str();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let cur = sqlx::query("SELECT version, created FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+                .bind(w.target).bind(rt).bind(w.id).fetch_optional(&mut *tx).await?;
+            let Some(cur) = cur else { return Err(StoreError::NotFound) };
+            let version: i64 = cur.try_get("version")?;
+            let created: String = cur.try_get("created")?;
+            if let Some(ev) = expected_version && ev != version {
+                return Err(StoreError::VersionMismatch { current: version });
+            }
+            let res = sqlx::query(
+                "UPDATE scim_resources SET external_id = $4, user_name_lc = $5, display_name_lc = $6, email_lc = $7, \
+                 active = $8, label = $9, data = $10, version = version + 1, last_modified = $11 \
+                 WHERE target = $1 AND resource_type = $2 AND id = $3",
+            )
+            .bind(w.target).bind(rt).bind(w.id).bind(&d.external_id).bind(&d.user_name_lc)
+            .bind(&d.display_name_lc).bind(&d.email_lc).bind(d.active).bind(&d.label)
+            .bind(Json(w.data)).bind(&now)
+            .execute(&mut *tx).await;
+            if let Err(e) = res {
+                return Err(match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
+                    other => other,
+                });
+            }
+            if let Some(members) = w.members {
+                check_members!(&mut *tx, w.target, members);
+                let old: Vec<String> = sqlx::query("SELECT member_id FROM scim_group_members WHERE target = $1 AND group_id = $2")
+                    .bind(w.target).bind(w.id).fetch_all(&mut *tx).await?
+                    .iter().map(|r| r.try_get::<String, _>("member_id")).collect::<Result<_, _>>()?;
+                let new: std::collections::HashSet<&String> = members.iter().collect();
+                let oldset: std::collections::HashSet<&String> = old.iter().collect();
+                for gone in old.iter().filter(|m| !new.contains(m)) {
+                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 AND member_id = $3")
+                        .bind(w.target).bind(w.id).bind(gone).execute(&mut *tx).await?;
+                    enqueue_in!(&mut *tx, w.target, "User", gone, w.now_ms);
+                }
+                for added in members.iter().filter(|m| !oldset.contains(m)) {
+                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(w.target).bind(w.id).bind(added).execute(&mut *tx).await?;
+                    enqueue_in!(&mut *tx, w.target, "User", added, w.now_ms);
+                }
+            }
+            // A renamed group changes the roles its members derive from it.
+            if w.resource_type == ResourceType::Group && w.members.is_none() {
+                enqueue_members_in!(&mut *tx, w.target, w.id, w.now_ms);
+            }
+            enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);
+            record_accepted_in!(&mut *tx, w.target, rt, w.id, d.label.as_deref(), w.now_ms, w.method, version + 1);
+            tx.commit().await?;
+            Ok(StoredResource {
+                id: w.id.to_string(),
+                resource_type: w.resource_type,
+                data: w.data.clone(),
+                version: version + 1,
+                created,
+                last_modified: now,
+                enrichment: None,
+            })
+        })
+    }
+
+    /// Deletes a resource and its memberships; the job converges the vendor to "absent".
+    pub async fn delete_resource(
+        &self,
+        target: &str,
+        rt: ResourceType,
+        id: &str,
+        expected_version: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let rts = rt.as_str();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let cur = sqlx::query("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+                .bind(target).bind(rts).bind(id).fetch_optional(&mut *tx).await?;
+            let Some(cur) = cur else { return Err(StoreError::NotFound) };
+            let version: i64 = cur.try_get("version")?;
+            let label: Option<String> = cur.try_get("label")?;
+            if let Some(ev) = expected_version && ev != version {
+                return Err(StoreError::VersionMismatch { current: version });
+            }
+            match rt {
+                ResourceType::User => {
+                    // Groups that lose this member must re-send their member lists.
+                    let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2")
+                        .bind(target).bind(id).fetch_all(&mut *tx).await?
+                        .iter().map(|r| r.try_get::<String, _>("group_id")).collect::<Result<_, _>>()?;
+                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
+                        .bind(target).bind(id).execute(&mut *tx).await?;
+                    for g in &groups {
+                        enqueue_in!(&mut *tx, target, "Group", g, now_ms);
+                    }
+                }
+                ResourceType::Group => {
+                    enqueue_members_in!(&mut *tx, target, id, now_ms);
+                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2")
+                        .bind(target).bind(id).execute(&mut *tx).await?;
+                }
+            }
+            sqlx::query("DELETE FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+                .bind(target).bind(rts).bind(id).execute(&mut *tx).await?;
+            enqueue_in!(&mut *tx, target, rts, id, now_ms);
+            record_accepted_in!(&mut *tx, target, rts, id, label.as_deref(), now_ms, "DELETE", version);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Member ids and labels of the given groups.
+    pub async fn members_of(
+        &self,
+        target: &str,
+        group_ids: &[String],
+    ) -> StoreResult<HashMap<String, Vec<(String, Option<String>)>>> {
+        self.memberships(target, group_ids, true).await
+    }
+
+    /// Group ids and labels of the given users.
+    pub async fn groups_of(
+        &self,
+        target: &str,
+        user_ids: &[String],
+    ) -> StoreResult<HashMap<String, Vec<(String, Option<String>)>>> {
+        self.memberships(target, user_ids, false).await
+    }
+
+    async fn memberships(
+        &self,
+        target: &str,
+        ids: &[String],
+        by_group: bool,
+    ) -> StoreResult<HashMap<String, Vec<(String, Option<String>)>>> {
+        let mut out: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+        let (key, other) = if by_group {
+            ("group_id", "member_id")
+        } else {
+            ("member_id", "group_id")
+        };
+        for chunk in ids.chunks(500) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT gm.{key} AS k, gm.{other} AS o, r.label AS label FROM scim_group_members gm \
+                 JOIN scim_resources r ON r.target = gm.target AND r.id = gm.{other} \
+                 WHERE gm.target = $1 AND gm.{key} IN ({}) ORDER BY r.label, gm.{other}",
+                ph.join(", ")
+            );
+            let rows = with_pool!(self, p => {
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                let mut v = Vec::new();
+                for row in q.fetch_all(p).await? {
+                    v.push((row.try_get::<String, _>("k")?, row.try_get::<String, _>("o")?, row.try_get::<Option<String>, _>("label")?));
+                }
+                v
+            });
+            for (k, o, label) in rows {
+                out.entry(k).or_default().push((o, label));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a transaction that
+/// reads then writes never fails to upgrade its lock; a plain `BEGIN` on Postgres.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
