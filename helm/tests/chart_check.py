@@ -305,6 +305,30 @@ def check_notes(manifests: dict[str, str], values: dict[str, Any], chart: helm.C
         raise CheckFailed("NOTES.txt lacks the admin page URL or the token-hash recipe")
 
 
+# Objects documented as a whole in the README values table.
+WHOLE_OBJECTS = {"podSecurityContext", "securityContext", "resources"}
+
+
+def value_paths(values: dict[str, Any], prefix: str = "") -> list[str]:
+    paths = []
+    for k, v in values.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and v and path not in WHOLE_OBJECTS:
+            paths.extend(value_paths(v, f"{path}."))
+        else:
+            paths.append(path)
+    return paths
+
+
+def check_readme(chart: Path, readme: Path) -> int:
+    text = readme.read_text()
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
+    missing = [p for p in value_paths(defaults) if f"| `{p}` |" not in text]
+    if missing:
+        raise CheckFailed(f"{readme}: values table lacks {', '.join(missing)}")
+    return len(value_paths(defaults))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--chart", type=Path, default=Path("helm/scim-bridge"))
@@ -324,6 +348,9 @@ def main() -> int:
         raise CheckFailed("helm/tests/values-full.yaml is missing")
     if len(bad_files) < 4:
         raise CheckFailed("expected at least 4 helm/tests/bad-values-*.yaml files")
+
+    documented = check_readme(args.chart, args.chart.parent / "README.md")
+    log(f"  ok   helm/README.md documents all {documented} values")
 
     log("[1/4] helm lint")
     lint(args.chart, None, versions[-1])
