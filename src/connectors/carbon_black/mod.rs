@@ -1,0 +1,1 @@
+//! Carbon Black Cloud (being written)
