@@ -14,7 +14,7 @@
 //!   listed yet the call is Retryable (the retry looks up first, so it adopts, never duplicates).
 
 mod group;
-mod user;
+pub(crate) mod user;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
