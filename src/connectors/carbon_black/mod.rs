@@ -318,4 +318,6 @@ impl Connector for CarbonBlackConnector {
 }
 
 #[cfg(test)]
+mod deprovision_tests;
+#[cfg(test)]
 mod tests;

@@ -360,4 +360,6 @@ impl Connector for ContrastConnector {
 }
 
 #[cfg(test)]
+mod group_tests;
+#[cfg(test)]
 mod tests;
