@@ -175,3 +175,60 @@ fn segment_encodes_everything_but_unreserved() {
     assert_eq!(segment("a/b c+d"), "a%2Fb%20c%2Bd");
     assert_eq!(segment("Abc-1._~"), "Abc-1._~");
 }
+
+#[tokio::test]
+async fn timeout_is_retryable_with_no_status() {
+    // Accepts connections but never answers.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            open.push(s);
+        }
+    });
+    let c = VendorHttp::new(
+        SPEC,
+        &format!("http://{addr}"),
+        HeaderMap::new(),
+        Duration::from_millis(200),
+        Arc::new(OpenGate),
+    )
+    .unwrap();
+    let log = CallLog::default();
+    let e = c.send(Request::get("/slow"), &log).await.unwrap_err();
+    hold.abort();
+    assert!(e.error.is_retryable(), "{e:?}");
+    assert_eq!(e.status, None);
+    let rec = &log.take()[0];
+    assert_eq!(rec.status, None);
+    assert!(rec.outcome.starts_with("timeout"), "{}", rec.outcome);
+}
+
+struct CountingGate(std::sync::Mutex<Vec<Option<u16>>>);
+
+#[async_trait::async_trait]
+impl CallGate for CountingGate {
+    async fn before(&self) {
+        self.0.lock().unwrap().push(Some(0));
+    }
+    fn after(&self, status: Option<u16>) {
+        self.0.lock().unwrap().push(status);
+    }
+}
+
+#[tokio::test]
+async fn every_call_passes_the_gate() {
+    let d = Double::start(|_| Reply::raw(429, "")).await;
+    let gate = Arc::new(CountingGate(Default::default()));
+    let c = VendorHttp::new(
+        SPEC,
+        &d.base,
+        HeaderMap::new(),
+        Duration::from_secs(5),
+        gate.clone(),
+    )
+    .unwrap();
+    let _ = c.send(Request::get("/x"), &CallLog::default()).await;
+    assert_eq!(*gate.0.lock().unwrap(), vec![Some(0), Some(429)]);
+}
