@@ -56,7 +56,6 @@ impl ResourceType {
 
 pub mod auth;
 pub mod body;
-pub mod canonical;
 pub mod discovery;
 pub mod handlers;
 pub mod list;
