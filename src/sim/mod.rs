@@ -122,7 +122,25 @@ pub async fn run_cli(kind: SimKind, listen: SocketAddr, seed_people: usize) -> a
             );
             (sim.router(), line)
         }
-        _ => unimplemented!(),
+        SimKind::CarbonBlack => {
+            let cfg = carbon_black::CarbonBlackSimConfig::default();
+            let sim = carbon_black::CarbonBlackSim::new(cfg.clone());
+            sim.seed_people(seed_people);
+            let line = format!(
+                "carbon_black simulator on http://{addr} org_key={} api_id={} api_secret={}",
+                cfg.org_key, cfg.api_id, cfg.api_secret
+            );
+            (sim.router(), line)
+        }
+        SimKind::Abnormal => {
+            let cfg = abnormal::AbnormalSimConfig::default();
+            let line = format!(
+                "abnormal simulator on http://{addr} token={} accounts={seed_people}",
+                cfg.token
+            );
+            let sim = abnormal::AbnormalSim::seeded_with(cfg, seed_people, 42);
+            (sim.router(), line)
+        }
     };
     let server = serve(router, listener).await?;
     println!("{line}");

@@ -97,3 +97,35 @@ async fn malformed_and_apply_then_fail_and_burst() {
     assert_eq!(statuses, vec![200, 200, 500, 429, 429, 200]);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn run_cli_serves_each_kind_with_default_credentials() {
+    use super::SimKind;
+    let cases = [
+        (SimKind::Contrast, "/_sim/state", "users"),
+        (SimKind::CarbonBlack, "/_sim/state", "users"),
+        (SimKind::Abnormal, "/_sim/state", "accounts"),
+    ];
+    for (kind, path, key) in cases {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let task = tokio::spawn(super::run_cli(kind, addr, 3));
+        let url = format!("http://{addr}{path}");
+        let mut state = None;
+        for _ in 0..100 {
+            if let Ok(r) = client().get(&url).send().await {
+                state = Some(r.json::<serde_json::Value>().await.unwrap());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let state = state.expect("CLI simulator did not come up");
+        let n = state[key].as_array().unwrap().len();
+        assert!(n >= 3, "{kind:?}: {n} seeded");
+        task.abort();
+    }
+}
