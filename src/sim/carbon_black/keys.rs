@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::CarbonBlackSim;
-use super::model::{KeyStatus, invalid, not_found, parse_body};
+use super::model::{ApiError, KeyStatus, invalid, not_found, parse_body};
 
 pub async fn list(State(sim): State<CarbonBlackSim>) -> Response {
     Json(json!({"results": sim.state().keys})).into_response()
@@ -18,14 +18,14 @@ pub async fn list(State(sim): State<CarbonBlackSim>) -> Response {
 pub async fn delete(
     State(sim): State<CarbonBlackSim>,
     Path((_org, key_id)): Path<(String, String)>,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     let mut st = sim.state();
     let before = st.keys.len();
     st.keys.retain(|k| k.id != key_id);
     if st.keys.len() == before {
-        return not_found("API key");
+        return Err(not_found("API key"));
     }
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,28 +40,29 @@ pub async fn update(
     State(sim): State<CarbonBlackSim>,
     Path((_org, key_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let b = match parse_body::<KeyUpdate>(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let b = parse_body::<KeyUpdate>(&body)?;
     let status = match b.status.as_deref() {
         None => None,
         Some("ENABLED") => Some(KeyStatus::Enabled),
         Some("DISABLED") => Some(KeyStatus::Disabled),
         Some(other) => {
-            return invalid(format!("status must be ENABLED or DISABLED, got '{other}'"));
+            return Err(invalid(format!(
+                "status must be ENABLED or DISABLED, got '{other}'"
+            )));
         }
     };
     let mut st = sim.state();
-    let Some(key) = st.keys.iter_mut().find(|k| k.id == key_id) else {
-        return not_found("API key");
-    };
+    let key = st
+        .keys
+        .iter_mut()
+        .find(|k| k.id == key_id)
+        .ok_or_else(|| not_found("API key"))?;
     if let Some(s) = status {
         key.status = s;
     }
     if let Some(name) = b.name.filter(|n| !n.trim().is_empty()) {
         key.name = name;
     }
-    Json(key.clone()).into_response()
+    Ok(Json(key.clone()).into_response())
 }

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use rand::Rng;
 
@@ -286,7 +286,8 @@ async fn authenticate(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
             "Invalid or missing X-Auth-Token",
-        );
+        )
+        .into_response();
     }
     let org = params.iter().find(|(k, _)| *k == "org_key").map(|(_, v)| v);
     if org.is_some_and(|o| o != cfg.org_key) {
@@ -294,7 +295,8 @@ async fn authenticate(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
             "The API key has no access to this org_key",
-        );
+        )
+        .into_response();
     }
     next.run(req).await
 }

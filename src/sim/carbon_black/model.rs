@@ -103,17 +103,34 @@ impl CarbonBlackState {
     }
 }
 
-/// `{"error_code": .., "message": ..}`.
-pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({"error_code": code, "message": message.into()});
-    (status, Json(body)).into_response()
+/// A Carbon Black error answer: `{"error_code": .., "message": ..}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
 }
 
-pub fn invalid(message: impl Into<String>) -> Response {
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.code, "message": self.message});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+pub fn invalid(message: impl Into<String>) -> ApiError {
     error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
 }
 
-pub fn not_found(what: &str) -> Response {
+pub fn not_found(what: &str) -> ApiError {
     error(
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
@@ -122,12 +139,12 @@ pub fn not_found(what: &str) -> Response {
 }
 
 /// Parse a JSON request body or answer 400.
-pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| invalid(format!("Invalid request body: {e}")))
 }
 
 /// Parse a numeric `user_id` path segment or answer 400.
-pub fn parse_user_id(raw: &str) -> Result<u64, Response> {
+pub fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
     raw.parse()
         .map_err(|_| invalid(format!("user_id must be numeric, got '{raw}'")))
 }

@@ -11,13 +11,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::model::{
-    ADMIN_ROLE, CbUser, UserStatus, error, invalid, is_role, not_found, parse_body, parse_user_id,
+    ADMIN_ROLE, ApiError, CbUser, UserStatus, error, invalid, is_role, not_found, parse_body,
+    parse_user_id,
 };
 use super::{CarbonBlackSim, ORG_ID};
 use crate::sim::util::{page, query_u64, valid_email};
 
 const DEFAULT_ROWS: u64 = 20;
 const MAX_ROWS: u64 = 200;
+
+type Answer = Result<Response, ApiError>;
 
 /// A new `PENDING_ACTIVATION` user (id assigned when stored).
 pub fn new_user(org_key: &str, login_id: &str, role: &str) -> CbUser {
@@ -42,50 +45,50 @@ pub fn new_user(org_key: &str, login_id: &str, role: &str) -> CbUser {
 pub async fn list(
     State(sim): State<CarbonBlackSim>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (start, rows) = match (query_u64(&q, "start"), query_u64(&q, "rows")) {
-        (Ok(s), Ok(r)) => (s.unwrap_or(0), r.unwrap_or(DEFAULT_ROWS)),
-        (Err(e), _) | (_, Err(e)) => return invalid(e),
-    };
+) -> Answer {
+    let start = query_u64(&q, "start").map_err(invalid)?.unwrap_or(0);
+    let rows = query_u64(&q, "rows")
+        .map_err(invalid)?
+        .unwrap_or(DEFAULT_ROWS);
     if !(1..=MAX_ROWS).contains(&rows) {
-        return invalid(format!("rows must be between 1 and {MAX_ROWS}, got {rows}"));
+        return Err(invalid(format!(
+            "rows must be between 1 and {MAX_ROWS}, got {rows}"
+        )));
     }
     let st = sim.state();
     let users = page(&st.users, start, rows);
-    Json(json!({"users": users, "num_found": st.users.len()})).into_response()
+    Ok(Json(json!({"users": users, "num_found": st.users.len()})).into_response())
 }
 
 pub async fn get_one(
     State(sim): State<CarbonBlackSim>,
     Path((_org, raw)): Path<(String, String)>,
-) -> Response {
-    let id = match parse_user_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    match sim.state().user(id) {
-        Some(u) => Json(u.clone()).into_response(),
-        None => not_found("User"),
-    }
+) -> Answer {
+    let id = parse_user_id(&raw)?;
+    let user = sim
+        .state()
+        .user(id)
+        .cloned()
+        .ok_or_else(|| not_found("User"))?;
+    Ok(Json(user).into_response())
 }
 
 pub async fn grants(
     State(sim): State<CarbonBlackSim>,
     Path((org_key, raw)): Path<(String, String)>,
-) -> Response {
-    let id = match parse_user_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    match sim.state().user(id) {
-        Some(u) => Json(json!({"grants": [{
-            "principal": format!("psc:user:{org_key}:{}", u.login_id),
-            "role": u.role,
-            "org_key": org_key,
-        }]}))
-        .into_response(),
-        None => not_found("User"),
-    }
+) -> Answer {
+    let id = parse_user_id(&raw)?;
+    let user = sim
+        .state()
+        .user(id)
+        .cloned()
+        .ok_or_else(|| not_found("User"))?;
+    Ok(Json(json!({"grants": [{
+        "principal": format!("psc:user:{org_key}:{}", user.login_id),
+        "role": user.role,
+        "org_key": org_key,
+    }]}))
+    .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,11 +106,11 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, Response> {
+fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
     present(v).ok_or_else(|| invalid(format!("{field} is required")))
 }
 
-fn check_email(field: &str, v: &str) -> Result<(), Response> {
+fn check_email(field: &str, v: &str) -> Result<(), ApiError> {
     if valid_email(v) {
         Ok(())
     } else {
@@ -117,7 +120,7 @@ fn check_email(field: &str, v: &str) -> Result<(), Response> {
     }
 }
 
-fn check_role(role: &str) -> Result<(), Response> {
+fn check_role(role: &str) -> Result<(), ApiError> {
     if is_role(role) {
         Ok(())
     } else {
@@ -127,7 +130,7 @@ fn check_role(role: &str) -> Result<(), Response> {
     }
 }
 
-fn validate_create(b: &CreateBody) -> Result<CbUser, Response> {
+fn validate_create(b: &CreateBody, org_key: &str) -> Result<CbUser, ApiError> {
     let login = required(&b.login_id, "login_id")?;
     let email = required(&b.email, "email")?;
     let first = required(&b.first_name, "first_name")?;
@@ -136,7 +139,7 @@ fn validate_create(b: &CreateBody) -> Result<CbUser, Response> {
     check_email("login_id", login)?;
     check_email("email", email)?;
     check_role(role)?;
-    let mut user = new_user("", login, role);
+    let mut user = new_user(org_key, login, role);
     user.email = email.to_string();
     user.first_name = first.to_string();
     user.last_name = last.to_string();
@@ -144,19 +147,15 @@ fn validate_create(b: &CreateBody) -> Result<CbUser, Response> {
     Ok(user)
 }
 
-pub async fn create(State(sim): State<CarbonBlackSim>, body: Bytes) -> Response {
-    let mut user = match parse_body::<CreateBody>(&body).and_then(|b| validate_create(&b)) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    user.org_key = sim.inner.cfg.org_key.clone();
+pub async fn create(State(sim): State<CarbonBlackSim>, body: Bytes) -> Answer {
+    let user = validate_create(&parse_body(&body)?, &sim.inner.cfg.org_key)?;
     let mut st = sim.state();
     if st.user_by_login(&user.login_id).is_some() {
-        return error(
+        return Err(error(
             StatusCode::CONFLICT,
             "CONFLICT",
             format!("A user with login_id '{}' already exists", user.login_id),
-        );
+        ));
     }
     let user = st.push_user(user);
     drop(st);
@@ -164,7 +163,7 @@ pub async fn create(State(sim): State<CarbonBlackSim>, body: Bytes) -> Response 
     if !sim.inner.core.faults.omit_user_id() {
         answer["user_id"] = json!(user.user_id);
     }
-    Json(answer).into_response()
+    Ok(Json(answer).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,35 +182,26 @@ pub async fn update(
     State(sim): State<CarbonBlackSim>,
     Path((_org, raw)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let (id, b) =
-        match parse_user_id(&raw).and_then(|id| Ok((id, parse_body::<UpdateBody>(&body)?))) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+) -> Answer {
+    let id = parse_user_id(&raw)?;
+    let b: UpdateBody = parse_body(&body)?;
     let mut st = sim.state();
-    let Some(user) = st.user_mut(id) else {
-        return not_found("User");
-    };
+    let user = st.user_mut(id).ok_or_else(|| not_found("User"))?;
     if let Some(login) = &b.login_id
         && !login.eq_ignore_ascii_case(&user.login_id)
     {
-        return invalid("login_id is read-only");
+        return Err(invalid("login_id is read-only"));
     }
     for (field, v) in [("first_name", &b.first_name), ("last_name", &b.last_name)] {
         if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
-            return invalid(format!("{field} cannot be empty"));
+            return Err(invalid(format!("{field} cannot be empty")));
         }
     }
-    if let Some(email) = &b.email
-        && let Err(r) = check_email("email", email)
-    {
-        return r;
+    if let Some(email) = &b.email {
+        check_email("email", email)?;
     }
-    if let Some(role) = &b.role
-        && let Err(r) = check_role(role)
-    {
-        return r;
+    if let Some(role) = &b.role {
+        check_role(role)?;
     }
     let fields = [
         (&mut user.email, b.email),
@@ -227,25 +217,22 @@ pub async fn update(
     if let Some(phone) = b.phone {
         user.phone = Some(phone).filter(|p| !p.is_empty());
     }
-    Json(user.clone()).into_response()
+    Ok(Json(user.clone()).into_response())
 }
 
 pub async fn delete(
     State(sim): State<CarbonBlackSim>,
     Path((_org, raw)): Path<(String, String)>,
-) -> Response {
-    let id = match parse_user_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
+) -> Result<StatusCode, ApiError> {
+    let id = parse_user_id(&raw)?;
     let mut st = sim.state();
-    let Some(user) = st.user(id) else {
-        return not_found("User");
-    };
+    let user = st.user(id).ok_or_else(|| not_found("User"))?;
     let admins = st.users.iter().filter(|u| u.role == ADMIN_ROLE).count();
     if user.role == ADMIN_ROLE && admins <= 1 {
-        return invalid("Cannot delete the last administrator of the organization");
+        return Err(invalid(
+            "Cannot delete the last administrator of the organization",
+        ));
     }
     st.remove_user(id);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ContrastSim;
-use super::model::{ContrastState, ROLES, fail, ok, parse_body, validation_failed};
-use crate::sim::util::{page, query_u64};
-
-const DEFAULT_LIMIT: u64 = 25;
+use super::model::{
+    ApiError, ContrastState, ROLES, fail, offset_limit, ok, parse_body, validation_failed,
+};
+use crate::sim::util::page;
 
 pub async fn profile(State(sim): State<ContrastSim>) -> Response {
     let cfg = &sim.inner.cfg;
@@ -39,20 +39,16 @@ pub async fn roles() -> Response {
 pub async fn list(
     State(sim): State<ContrastSim>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (offset, limit) = match (query_u64(&q, "offset"), query_u64(&q, "limit")) {
-        (Ok(o), Ok(l)) => (o.unwrap_or(0), l.unwrap_or(DEFAULT_LIMIT)),
-        (Err(e), _) | (_, Err(e)) => return fail(StatusCode::BAD_REQUEST, e),
-    };
-    if limit == 0 {
-        return fail(StatusCode::BAD_REQUEST, "limit must be at least 1");
-    }
+) -> Result<Response, ApiError> {
+    let (offset, limit) = offset_limit(&q)?;
     let st = sim.state();
     let groups: Vec<_> = page(&st.groups, offset, limit)
         .iter()
         .map(|g| st.group_json(g))
         .collect();
-    ok(json!({"success": true, "groups": groups, "count": st.groups.len()}))
+    Ok(ok(
+        json!({"success": true, "groups": groups, "count": st.groups.len()}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +73,7 @@ fn replace(
     group_id: &str,
     name: Option<String>,
     members: Vec<MemberRef>,
-) -> Result<(), Response> {
+) -> Result<(), ApiError> {
     if st.groups.iter().all(|g| g.group_id != group_id) {
         return Err(fail(StatusCode::NOT_FOUND, "Group not found"));
     }
@@ -108,16 +104,18 @@ pub async fn replace_members(
     State(sim): State<ContrastSim>,
     Path((_org, group_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let users = match parse_body::<MembersBody>(&body) {
-        Ok(MembersBody { users: Some(u) }) => u,
-        Ok(_) => return validation_failed(vec![("users", "users is required".into())]),
-        Err(r) => return r,
-    };
-    match replace(&mut sim.state(), &group_id, None, users) {
-        Ok(()) => ok(json!({"success": true, "messages": ["Group membership updated."]})),
-        Err(r) => r,
-    }
+) -> Result<Response, ApiError> {
+    let users = parse_body::<MembersBody>(&body)?
+        .users
+        .ok_or_else(users_required)?;
+    replace(&mut sim.state(), &group_id, None, users)?;
+    Ok(ok(
+        json!({"success": true, "messages": ["Group membership updated."]}),
+    ))
+}
+
+fn users_required() -> ApiError {
+    validation_failed(vec![("users", "users is required".into())])
 }
 
 /// Public-docs variant: `PUT /{org}/groups/{gid}` with the full group body.
@@ -125,21 +123,12 @@ pub async fn replace_group(
     State(sim): State<ContrastSim>,
     Path((_org, group_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let body = match parse_body::<GroupBody>(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(users) = body.users else {
-        return validation_failed(vec![("users", "users is required".into())]);
-    };
+) -> Result<Response, ApiError> {
+    let body = parse_body::<GroupBody>(&body)?;
+    let users = body.users.ok_or_else(users_required)?;
     let mut st = sim.state();
-    if let Err(r) = replace(&mut st, &group_id, body.name, users) {
-        return r;
-    }
+    replace(&mut st, &group_id, body.name, users)?;
     let group = st.groups.iter().find(|g| g.group_id == group_id).cloned();
-    match group {
-        Some(g) => ok(json!({"success": true, "group": st.group_json(&g)})),
-        None => fail(StatusCode::NOT_FOUND, "Group not found"),
-    }
+    let group = group.ok_or_else(|| fail(StatusCode::NOT_FOUND, "Group not found"))?;
+    Ok(ok(json!({"success": true, "group": st.group_json(&group)})))
 }

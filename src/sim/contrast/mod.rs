@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use base64::Engine;
 
@@ -309,14 +309,15 @@ async fn authenticate(
 ) -> Response {
     let cfg = &sim.inner.cfg;
     if !authorized(cfg, req.headers()) {
-        return model::fail(StatusCode::UNAUTHORIZED, "Authentication failed");
+        return model::fail(StatusCode::UNAUTHORIZED, "Authentication failed").into_response();
     }
     let org = params.iter().find(|(k, _)| *k == "org").map(|(_, v)| v);
     if org.is_some_and(|org| org != cfg.org_uuid) {
         return model::fail(
             StatusCode::FORBIDDEN,
             "Authorization failure: you do not have access to this organization",
-        );
+        )
+        .into_response();
     }
     next.run(req).await
 }

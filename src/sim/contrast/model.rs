@@ -97,7 +97,7 @@ impl ContrastState {
         let groups: Vec<Value> = self
             .groups
             .iter()
-            .filter(|g| g.users.iter().any(|u| *u == user.user_id))
+            .filter(|g| g.users.contains(&user.user_id))
             .map(|g| json!({"group_id": g.group_id, "name": g.name}))
             .collect();
         let mut v = serde_json::to_value(user).unwrap_or(Value::Null);
@@ -121,24 +121,39 @@ impl ContrastState {
     }
 }
 
-/// `{"success":false,"messages":[...],"errors":[...]}` with the given status.
-pub fn failure(status: StatusCode, messages: Vec<String>, errors: Vec<Value>) -> Response {
-    let body = json!({"success": false, "messages": messages, "errors": errors});
-    (status, Json(body)).into_response()
+/// A Contrast error answer: `{"success":false,"messages":[...],"errors":[...]}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    messages: Vec<String>,
+    errors: Vec<Value>,
 }
 
-pub fn fail(status: StatusCode, message: impl Into<String>) -> Response {
-    failure(status, vec![message.into()], Vec::new())
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"success": false, "messages": self.messages, "errors": self.errors});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub fn fail(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        messages: vec![message.into()],
+        errors: Vec::new(),
+    }
 }
 
 /// A 400 listing field errors.
-pub fn validation_failed(errors: Vec<(&'static str, String)>) -> Response {
-    let messages = errors.iter().map(|(_, m)| m.clone()).collect();
-    let details = errors
-        .into_iter()
-        .map(|(field, message)| json!({"field": field, "message": message}))
-        .collect();
-    failure(StatusCode::BAD_REQUEST, messages, details)
+pub fn validation_failed(errors: Vec<(&'static str, String)>) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        messages: errors.iter().map(|(_, m)| m.clone()).collect(),
+        errors: errors
+            .into_iter()
+            .map(|(field, message)| json!({"field": field, "message": message}))
+            .collect(),
+    }
 }
 
 pub fn ok(body: Value) -> Response {
@@ -146,11 +161,26 @@ pub fn ok(body: Value) -> Response {
 }
 
 /// Parse a JSON request body or answer 400 in Contrast's error shape.
-pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         fail(
             StatusCode::BAD_REQUEST,
             format!("Invalid request body: {e}"),
         )
     })
+}
+
+/// Page size when `limit` is not given.
+const DEFAULT_LIMIT: u64 = 25;
+
+/// `(offset, limit)` from the query: offset defaults to 0, limit to 25 and must be ≥ 1.
+pub fn offset_limit(q: &std::collections::HashMap<String, String>) -> Result<(u64, u64), ApiError> {
+    use crate::sim::util::query_u64;
+    let bad = |e: String| fail(StatusCode::BAD_REQUEST, e);
+    let offset = query_u64(q, "offset").map_err(bad)?.unwrap_or(0);
+    let limit = query_u64(q, "limit").map_err(bad)?.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 {
+        return Err(fail(StatusCode::BAD_REQUEST, "limit must be at least 1"));
+    }
+    Ok((offset, limit))
 }

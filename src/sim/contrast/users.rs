@@ -11,11 +11,12 @@ use serde_json::json;
 
 use super::ContrastSim;
 use super::model::{
-    ContrastState, ContrastUser, InvitationStatus, fail, is_role, ok, parse_body, validation_failed,
+    ApiError, ContrastState, ContrastUser, InvitationStatus, fail, is_role, offset_limit, ok,
+    parse_body, validation_failed,
 };
-use crate::sim::util::{now_ms, page, query_u64, valid_email};
+use crate::sim::util::{now_ms, page, valid_email};
 
-const DEFAULT_LIMIT: u64 = 25;
+type Answer = Result<Response, ApiError>;
 
 pub fn new_user(org: &str, email: &str, first: &str, last: &str, role: &str) -> ContrastUser {
     ContrastUser {
@@ -38,34 +39,28 @@ pub fn new_user(org: &str, email: &str, first: &str, last: &str, role: &str) -> 
 pub async fn list(
     State(sim): State<ContrastSim>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (offset, limit) = match (query_u64(&q, "offset"), query_u64(&q, "limit")) {
-        (Ok(o), Ok(l)) => (o.unwrap_or(0), l.unwrap_or(DEFAULT_LIMIT)),
-        (Err(e), _) | (_, Err(e)) => return fail(StatusCode::BAD_REQUEST, e),
-    };
-    if limit == 0 {
-        return fail(StatusCode::BAD_REQUEST, "limit must be at least 1");
-    }
+) -> Answer {
+    let (offset, limit) = offset_limit(&q)?;
     let st = sim.state();
     let users: Vec<_> = page(&st.users, offset, limit)
         .iter()
         .map(|u| st.user_json(u))
         .collect();
-    ok(json!({"success": true, "users": users, "count": st.users.len()}))
+    Ok(ok(
+        json!({"success": true, "users": users, "count": st.users.len()}),
+    ))
 }
 
 pub async fn get_one(
     State(sim): State<ContrastSim>,
     Path((_org, id)): Path<(String, String)>,
-) -> Response {
+) -> Answer {
     let st = sim.state();
-    match st.user(&id) {
-        Some(u) => ok(json!({"success": true, "user": st.user_json(u)})),
-        None => user_not_found(),
-    }
+    let user = st.user(&id).ok_or_else(user_not_found)?;
+    Ok(ok(json!({"success": true, "user": st.user_json(user)})))
 }
 
-fn user_not_found() -> Response {
+fn user_not_found() -> ApiError {
     fail(StatusCode::NOT_FOUND, "User not found")
 }
 
@@ -100,11 +95,8 @@ fn check_role(role: &str, errors: &mut Vec<(&'static str, String)>) {
     }
 }
 
-pub async fn create(State(sim): State<ContrastSim>, body: Bytes) -> Response {
-    let body: CreateBody = match parse_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+pub async fn create(State(sim): State<ContrastSim>, body: Bytes) -> Answer {
+    let body: CreateBody = parse_body(&body)?;
     let mut errors = Vec::new();
     let email = present(&body.email);
     match email {
@@ -127,7 +119,7 @@ pub async fn create(State(sim): State<ContrastSim>, body: Bytes) -> Response {
     let (Some(email), Some(first), Some(last), Some(role), true) =
         (email, first, last, body.role.as_deref(), errors.is_empty())
     else {
-        return validation_failed(errors);
+        return Err(validation_failed(errors));
     };
     let group_ids: Vec<String> = body
         .groups
@@ -140,16 +132,19 @@ pub async fn create(State(sim): State<ContrastSim>, body: Bytes) -> Response {
 
     let mut st = sim.state();
     if st.user_by_username(email).is_some() {
-        return fail(
+        return Err(fail(
             StatusCode::CONFLICT,
             format!("A user with username '{email}' already exists"),
-        );
+        ));
     }
     if let Some(bad) = group_ids
         .iter()
         .find(|id| st.groups.iter().all(|g| g.group_id != **id))
     {
-        return validation_failed(vec![("groups", format!("Unknown group '{bad}'"))]);
+        return Err(validation_failed(vec![(
+            "groups",
+            format!("Unknown group '{bad}'"),
+        )]));
     }
     let mut user = new_user(&sim.inner.cfg.org_uuid, email, first, last, role);
     user.api_only = body.api_only.unwrap_or(false);
@@ -164,12 +159,12 @@ pub async fn create(State(sim): State<ContrastSim>, body: Bytes) -> Response {
     st.users.push(user.clone());
     drop(st);
     if sim.inner.core.faults.omit_user_id() {
-        return ok(json!({"success": true}));
+        return Ok(ok(json!({"success": true})));
     }
-    ok(json!({
+    Ok(ok(json!({
         "success": true,
         "user": {"user_id": user.user_id, "username": user.username, "enabled": user.enabled}
-    }))
+    })))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,10 +179,8 @@ struct UpdateBody {
 }
 
 /// Validate and apply an update to one user; the answer carries the updated user.
-fn apply_update(st: &mut ContrastState, id: &str, body: UpdateBody) -> Response {
-    let Some(current) = st.user(id) else {
-        return user_not_found();
-    };
+fn apply_update(st: &mut ContrastState, id: &str, body: UpdateBody) -> Answer {
+    let current = st.user(id).ok_or_else(user_not_found)?;
     let mut errors = Vec::new();
     for (field, value) in [("email", &body.email), ("username", &body.username)] {
         if let Some(v) = value
@@ -208,11 +201,9 @@ fn apply_update(st: &mut ContrastState, id: &str, body: UpdateBody) -> Response 
         check_role(role, &mut errors);
     }
     if !errors.is_empty() {
-        return validation_failed(errors);
+        return Err(validation_failed(errors));
     }
-    let Some(user) = st.user_mut(id) else {
-        return user_not_found();
-    };
+    let user = st.user_mut(id).ok_or_else(user_not_found)?;
     if let Some(v) = body.first_name {
         user.first_name = v;
     }
@@ -226,18 +217,15 @@ fn apply_update(st: &mut ContrastState, id: &str, body: UpdateBody) -> Response 
         user.enabled = v;
     }
     let user = user.clone();
-    ok(json!({"success": true, "user": st.user_json(&user)}))
+    Ok(ok(json!({"success": true, "user": st.user_json(&user)})))
 }
 
 pub async fn update(
     State(sim): State<ContrastSim>,
     Path((_org, id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    match parse_body::<UpdateBody>(&body) {
-        Ok(b) => apply_update(&mut sim.state(), &id, b),
-        Err(r) => r,
-    }
+) -> Answer {
+    apply_update(&mut sim.state(), &id, parse_body(&body)?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,11 +238,12 @@ pub async fn set_enabled(
     State(sim): State<ContrastSim>,
     Path((_org, id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let enabled = match parse_body::<EnabledBody>(&body) {
-        Ok(EnabledBody { enabled: Some(e) }) => e,
-        Ok(_) => return validation_failed(vec![("enabled", "enabled is required".into())]),
-        Err(r) => return r,
+) -> Answer {
+    let Some(enabled) = parse_body::<EnabledBody>(&body)?.enabled else {
+        return Err(validation_failed(vec![(
+            "enabled",
+            "enabled is required".into(),
+        )]));
     };
     let body = UpdateBody {
         enabled: Some(enabled),
@@ -266,10 +255,11 @@ pub async fn set_enabled(
 pub async fn delete(
     State(sim): State<ContrastSim>,
     Path((_org, id)): Path<(String, String)>,
-) -> Response {
-    if sim.state().remove_user(&id) {
-        ok(json!({"success": true, "messages": ["User deleted successfully."]}))
-    } else {
-        user_not_found()
+) -> Answer {
+    if !sim.state().remove_user(&id) {
+        return Err(user_not_found());
     }
+    Ok(ok(
+        json!({"success": true, "messages": ["User deleted successfully."]}),
+    ))
 }
