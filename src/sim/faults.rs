@@ -211,10 +211,12 @@ mod tests {
     }
 
     #[test]
-    fn partial_json_deserializes() {
-        let f: Faults = serde_json::from_str(r#"{"error_rate":0.5}"#).unwrap();
+    fn partial_json_deserializes() -> Result<(), serde_json::Error> {
+        let f: Faults = serde_json::from_str(r#"{"error_rate":0.5,"latency_ms":[1,2]}"#)?;
         assert_eq!(f.error_rate, 0.5);
+        assert_eq!(f.latency_ms, Some((1, 2)));
         assert_eq!(f.rate_limit_per_sec, None);
+        Ok(())
     }
 
     #[test]
@@ -262,9 +264,9 @@ mod tests {
             seed: Some(7),
             ..Faults::default()
         });
+        let range = Duration::from_millis(5)..=Duration::from_millis(10);
         for _ in 0..20 {
-            let d = f.latency().unwrap();
-            assert!(d >= Duration::from_millis(5) && d <= Duration::from_millis(10));
+            assert!(f.latency().is_some_and(|d| range.contains(&d)));
         }
     }
 }

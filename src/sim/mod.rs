@@ -25,7 +25,7 @@ pub mod record;
 mod util;
 
 #[cfg(test)]
-mod test_support;
+mod tests;
 
 pub use faults::Faults;
 pub use record::RecordedCall;

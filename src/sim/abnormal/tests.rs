@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sim::test_support::client;
+use crate::sim::tests::client;
 
 struct Fixture {
     sim: AbnormalSim,

@@ -1,4 +1,4 @@
-//! Test helpers shared by the simulator tests, plus tests of the shared fault layer.
+//! Test helpers shared by the simulator tests, plus tests of the shared fault layer and CLI.
 
 use std::sync::Arc;
 

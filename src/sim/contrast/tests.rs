@@ -1,10 +1,10 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sim::test_support::client;
+use crate::sim::tests::client;
 
-mod groups;
-mod users;
+mod groups_tests;
+mod users_tests;
 
 struct Fixture {
     sim: ContrastSim,
