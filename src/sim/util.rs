@@ -15,6 +15,11 @@ pub fn valid_email(s: &str) -> bool {
         && !s.chars().any(char::is_whitespace)
 }
 
+/// The trimmed value of an optional string field, `None` when absent or blank.
+pub fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// Parse an optional non-negative integer query parameter. `Err` names the bad parameter.
 pub fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, String> {
     match q.get(name) {

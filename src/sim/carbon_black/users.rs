@@ -15,7 +15,7 @@ use super::model::{
     parse_user_id,
 };
 use super::{CarbonBlackSim, ORG_ID};
-use crate::sim::util::{page, query_u64, valid_email};
+use crate::sim::util::{page, present, query_u64, valid_email};
 
 const DEFAULT_ROWS: u64 = 20;
 const MAX_ROWS: u64 = 200;
@@ -100,10 +100,6 @@ struct CreateBody {
     last_name: Option<String>,
     role: Option<String>,
     phone: Option<String>,
-}
-
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {

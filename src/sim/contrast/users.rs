@@ -14,7 +14,7 @@ use super::model::{
     ApiError, ContrastState, ContrastUser, InvitationStatus, fail, is_role, offset_limit, ok,
     parse_body, validation_failed,
 };
-use crate::sim::util::{now_ms, page, valid_email};
+use crate::sim::util::{now_ms, page, present, valid_email};
 
 type Answer = Result<Response, ApiError>;
 
@@ -82,10 +82,6 @@ struct CreateBody {
     groups: Option<Vec<GroupRef>>,
     api_only: Option<bool>,
     protect_enabled: Option<bool>,
-}
-
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// Field errors of a role value, if any.
