@@ -5,7 +5,9 @@
 mod tests;
 mod value;
 
-pub use value::{normalize_attr, normalize_one, normalize_scalar, parse_bool, valid_datetime};
+pub use value::{
+    finish_multi, normalize_attr, normalize_one, normalize_scalar, parse_bool, valid_datetime,
+};
 
 use serde_json::{Map, Value};
 
