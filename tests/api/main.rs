@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod delivery;
 mod errors;
 mod groups;
 mod outbox;
