@@ -26,6 +26,7 @@ CREATE TABLE scim_group_members (
     target    TEXT NOT NULL,
     group_id  TEXT NOT NULL,
     member_id TEXT NOT NULL,
+    display   TEXT,   -- members[].display as the client sent it
     PRIMARY KEY (target, group_id, member_id)
 );
 CREATE INDEX scim_group_members_member ON scim_group_members (target, member_id);

@@ -77,20 +77,27 @@ pub fn render(
                     .collect();
                 out.insert("groups".into(), Value::Array(arr));
             }
-            if enriched && let Some(e) = &r.enrichment {
+            if enriched {
+                // Present on every user of an enriched target: empty until Abnormal knows them.
+                let ext = r
+                    .enrichment
+                    .as_ref()
+                    .map(enrichment_json)
+                    .unwrap_or_default();
                 schemas.push(json!(ABNORMAL_USER_SCHEMA));
-                out.insert(
-                    ABNORMAL_USER_SCHEMA.into(),
-                    Value::Object(enrichment_json(e)),
-                );
+                out.insert(ABNORMAL_USER_SCHEMA.into(), Value::Object(ext));
             }
         }
         ResourceType::Group => {
             let arr: Vec<Value> = links
                 .map(|l| {
                     l.iter()
-                        .map(|(uid, label)| {
-                            json!({"value": uid, "display": label, "$ref": format!("{base}/Users/{uid}"), "type": "User"})
+                        .map(|(uid, display)| {
+                            let mut m = json!({"value": uid, "$ref": format!("{base}/Users/{uid}"), "type": "User"});
+                            if let Some(d) = display {
+                                m["display"] = json!(d);
+                            }
+                            m
                         })
                         .collect()
                 })

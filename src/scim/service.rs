@@ -11,7 +11,7 @@ use super::projection::project;
 use super::render::{Links, render};
 use crate::state::{AppState, TargetInfo};
 use crate::store::StoreError;
-use crate::store::resources::{ResourceWrite, StoredResource};
+use crate::store::resources::{MemberInput, ResourceWrite, StoredResource};
 
 /// Who and where: the authenticated target and its SCIM base URL.
 pub struct Ctx<'a> {
@@ -35,9 +35,30 @@ impl From<StoreError> for ScimError {
             StoreError::VersionMismatch { current } => ScimError::precondition_failed(format!(
                 "If-Match does not match the current version W/\"{current}\""
             )),
-            StoreError::Unavailable(msg) => ScimError::Unavailable(msg),
+            StoreError::Unavailable(msg) | StoreError::Contention(msg) => {
+                ScimError::Unavailable(msg)
+            }
             StoreError::Invalid(msg) => ScimError::invalid_value(msg),
             other => ScimError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// Retries a store write that lost a deadlock or serialisation race (Postgres), a few times
+/// with a short growing pause; then the IdP gets a retryable 503.
+async fn retry_contention<T, F, Fut>(mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match write().await {
+            Err(StoreError::Contention(_)) if tries < 4 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5u64 << tries)).await;
+            }
+            other => return other,
         }
     }
 }
@@ -46,9 +67,9 @@ fn not_found(rt: ResourceType, id: &str) -> ScimError {
     ScimError::not_found(format!("{} `{id}` not found", rt.as_str()))
 }
 
-/// Splits a group's `members` out of its canonical JSON: the member user ids, de-duplicated.
-pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<String>, ScimError> {
-    let mut ids: Vec<String> = Vec::new();
+/// Splits a group's `members` out of its canonical JSON, de-duplicated by id.
+pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<MemberInput>, ScimError> {
+    let mut ids: Vec<MemberInput> = Vec::new();
     if let Some(members) = doc.remove("members") {
         let arr = match members {
             Value::Array(a) => a,
@@ -71,8 +92,12 @@ pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<String>, ScimErr
                     "nested groups are not supported: members must be users",
                 ));
             }
-            if !ids.iter().any(|x| x == id) {
-                ids.push(id.to_string());
+            if !ids.iter().any(|x| x.id == id) {
+                let display = m.get("display").and_then(Value::as_str).map(str::to_owned);
+                ids.push(MemberInput {
+                    id: id.to_string(),
+                    display,
+                });
             }
         }
     }
@@ -153,7 +178,7 @@ impl Ctx<'_> {
             now_ms: self.state.clock.now_ms(),
             method: "POST",
         };
-        self.state.store.create_resource(&w).await?;
+        retry_contention(|| self.state.store.create_resource(&w)).await?;
         self.state.wake.notify_waiters();
         let r = self.load(rt, &id).await?;
         self.show(&r, None, None).await
@@ -196,7 +221,7 @@ impl Ctx<'_> {
             method: "PUT",
         };
         let expected = if_match.is_some().then_some(cur.version);
-        self.state.store.replace_resource(&w, expected).await?;
+        retry_contention(|| self.state.store.replace_resource(&w, expected)).await?;
         self.state.wake.notify_waiters();
         let r = self.load(rt, id).await?;
         self.show(&r, None, None).await
@@ -222,10 +247,18 @@ impl Ctx<'_> {
                     let links = self.links(&cur).await?;
                     let arr: Vec<Value> = links
                         .iter()
-                        .map(|(v, d)| json!({"value": v, "display": d}))
+                        .map(|(v, d)| match d {
+                            Some(d) => json!({"value": v, "display": d}),
+                            None => json!({"value": v}),
+                        })
                         .collect();
                     doc.insert("members".into(), Value::Array(arr));
-                    Some(links.into_iter().map(|(v, _)| v).collect::<Vec<_>>())
+                    Some(
+                        links
+                            .into_iter()
+                            .map(|(id, display)| MemberInput { id, display })
+                            .collect::<Vec<_>>(),
+                    )
                 }
                 ResourceType::User => None,
             };
@@ -248,12 +281,8 @@ impl Ctx<'_> {
                 now_ms: self.state.clock.now_ms(),
                 method: "PATCH",
             };
-            match self
-                .state
-                .store
-                .replace_resource(&w, Some(cur.version))
-                .await
-            {
+            let version = cur.version;
+            match retry_contention(|| self.state.store.replace_resource(&w, Some(version))).await {
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
                 Err(e) => return Err(e.into()),
                 Ok(_) => {
@@ -284,11 +313,8 @@ impl Ctx<'_> {
             None => None,
         };
         let now = self.state.clock.now_ms();
-        match self
-            .state
-            .store
-            .delete_resource(&self.target.name, rt, id, expected, now)
-            .await
+        let t = &self.target.name;
+        match retry_contention(|| self.state.store.delete_resource(t, rt, id, expected, now)).await
         {
             Err(StoreError::NotFound) => Err(not_found(rt, id)),
             Err(e) => Err(e.into()),

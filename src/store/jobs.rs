@@ -32,6 +32,7 @@ macro_rules! enqueue_members_in {
         sqlx::query(
             "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
              SELECT target, 'User', member_id, 1, $3, 0, $3 FROM scim_group_members WHERE target = $1 AND group_id = $2 \
+             ORDER BY member_id \
              ON CONFLICT (target, resource_type, resource_id) DO UPDATE \
              SET generation = sync_jobs.generation + 1, run_after = $3, attempts = 0",
         )
@@ -204,11 +205,17 @@ impl Store {
             JobResult::Retry { error, .. } => ("retrying", format!("will retry: {error}")),
             JobResult::Failed { error } => ("failed", format!("failed: {error}")),
         };
+        let lock = match self.dialect() {
+            super::Dialect::Postgres => " FOR UPDATE",
+            super::Dialect::Sqlite => "",
+        };
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let held = sqlx::query(
-                "SELECT generation FROM sync_jobs WHERE target = $1 AND resource_type = $2 AND resource_id = $3 AND locked_by = $4",
-            )
+            // Lock the job row first (Postgres): the same order as SCIM writes, which lock the
+            // job before the mapping, so the two never deadlock.
+            let held = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT generation FROM sync_jobs WHERE target = $1 AND resource_type = $2 AND resource_id = $3 AND locked_by = $4{lock}"
+            )))
             .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(worker)
             .fetch_optional(&mut *tx).await?;
             let Some(held) = held else {

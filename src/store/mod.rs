@@ -73,6 +73,9 @@ pub enum StoreError {
     /// The database cannot be reached: retryable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A deadlock or serialisation failure (Postgres 40P01 / 40001): safe to retry.
+    #[error("database contention: {0}")]
+    Contention(String),
     #[error("database error: {0}")]
     Db(sqlx::Error),
     #[error("{0}")]
@@ -94,6 +97,11 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(d) if d.is_unique_violation() => {
                 StoreError::Conflict(d.message().to_string())
+            }
+            sqlx::Error::Database(d)
+                if matches!(d.code().as_deref(), Some("40P01") | Some("40001")) =>
+            {
+                StoreError::Contention(d.message().to_string())
             }
             // Postgres: admin shutdown / cannot connect now / connection failure classes.
             sqlx::Error::Database(d)

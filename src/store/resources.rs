@@ -25,6 +25,19 @@ pub struct StoredResource {
     pub enrichment: Option<EnrichmentRow>,
 }
 
+/// One group member as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInput {
+    /// The member user's id.
+    pub id: String,
+    /// `members[].display`, kept as sent.
+    pub display: Option<String>,
+}
+
+fn member_ids(members: &[MemberInput]) -> Vec<String> {
+    members.iter().map(|m| m.id.clone()).collect()
+}
+
 /// A create or replace.
 #[derive(Debug, Clone)]
 pub struct ResourceWrite<'a> {
@@ -32,8 +45,8 @@ pub struct ResourceWrite<'a> {
     pub resource_type: ResourceType,
     pub id: &'a str,
     pub data: &'a Map<String, Value>,
-    /// Groups only: the member user ids (the whole list).
-    pub members: Option<&'a [String]>,
+    /// Groups only: the whole member list.
+    pub members: Option<&'a [MemberInput]>,
     pub now_ms: i64,
     /// What the IdP did, for the history ("POST", "PUT", "PATCH").
     pub method: &'a str,
@@ -271,11 +284,14 @@ impl Store {
                 });
             }
             if let Some(members) = w.members {
-                check_members!(&mut *tx, w.target, members);
+                check_members!(&mut *tx, w.target, member_ids(members));
+                // Sorted: concurrent writes lock member job rows in one order.
+                let mut members: Vec<&MemberInput> = members.iter().collect();
+                members.sort_by(|a, b| a.id.cmp(&b.id));
                 for m in members {
-                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                        .bind(w.target).bind(w.id).bind(m).execute(&mut *tx).await?;
-                    enqueue_in!(&mut *tx, w.target, "User", m, w.now_ms);
+                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
+                    enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
                 }
             }
             enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);
@@ -330,21 +346,36 @@ impl Store {
                 });
             }
             if let Some(members) = w.members {
-                check_members!(&mut *tx, w.target, members);
-                let old: Vec<String> = sqlx::query("SELECT member_id FROM scim_group_members WHERE target = $1 AND group_id = $2")
+                check_members!(&mut *tx, w.target, member_ids(members));
+                let mut old: HashMap<String, Option<String>> = HashMap::new();
+                for r in sqlx::query("SELECT member_id, display FROM scim_group_members WHERE target = $1 AND group_id = $2")
                     .bind(w.target).bind(w.id).fetch_all(&mut *tx).await?
-                    .iter().map(|r| r.try_get::<String, _>("member_id")).collect::<Result<_, _>>()?;
-                let new: std::collections::HashSet<&String> = members.iter().collect();
-                let oldset: std::collections::HashSet<&String> = old.iter().collect();
-                for gone in old.iter().filter(|m| !new.contains(m)) {
+                {
+                    old.insert(r.try_get("member_id")?, r.try_get("display")?);
+                }
+                let new: HashMap<&String, &Option<String>> = members.iter().map(|m| (&m.id, &m.display)).collect();
+                let mut gone: Vec<&String> = old.keys().filter(|m| !new.contains_key(m)).collect();
+                gone.sort();
+                let mut members: Vec<&MemberInput> = members.iter().collect();
+                members.sort_by(|a, b| a.id.cmp(&b.id));
+                for gone in gone {
                     sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 AND member_id = $3")
                         .bind(w.target).bind(w.id).bind(gone).execute(&mut *tx).await?;
                     enqueue_in!(&mut *tx, w.target, "User", gone, w.now_ms);
                 }
-                for added in members.iter().filter(|m| !oldset.contains(m)) {
-                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                        .bind(w.target).bind(w.id).bind(added).execute(&mut *tx).await?;
-                    enqueue_in!(&mut *tx, w.target, "User", added, w.now_ms);
+                for m in members {
+                    match old.get(&m.id) {
+                        None => {
+                            sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                                .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
+                            enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
+                        }
+                        Some(d) if *d != m.display => {
+                            sqlx::query("UPDATE scim_group_members SET display = $4 WHERE target = $1 AND group_id = $2 AND member_id = $3")
+                                .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
             // A renamed group changes the roles its members derive from it.
@@ -389,7 +420,7 @@ impl Store {
             match rt {
                 ResourceType::User => {
                     // Groups that lose this member must re-send their member lists.
-                    let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2")
+                    let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2 ORDER BY group_id")
                         .bind(target).bind(id).fetch_all(&mut *tx).await?
                         .iter().map(|r| r.try_get::<String, _>("group_id")).collect::<Result<_, _>>()?;
                     sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
@@ -438,10 +469,11 @@ impl Store {
         by_group: bool,
     ) -> StoreResult<HashMap<String, Vec<(String, Option<String>)>>> {
         let mut out: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
-        let (key, other) = if by_group {
-            ("group_id", "member_id")
+        // Group members show the display the client sent; a user's groups show the group's name.
+        let (key, other, label) = if by_group {
+            ("group_id", "member_id", "gm.display")
         } else {
-            ("member_id", "group_id")
+            ("member_id", "group_id", "r.label")
         };
         for chunk in ids.chunks(500) {
             if chunk.is_empty() {
@@ -449,9 +481,9 @@ impl Store {
             }
             let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
-                "SELECT gm.{key} AS k, gm.{other} AS o, r.label AS label FROM scim_group_members gm \
+                "SELECT gm.{key} AS k, gm.{other} AS o, {label} AS label FROM scim_group_members gm \
                  JOIN scim_resources r ON r.target = gm.target AND r.id = gm.{other} \
-                 WHERE gm.target = $1 AND gm.{key} IN ({}) ORDER BY r.label, gm.{other}",
+                 WHERE gm.target = $1 AND gm.{key} IN ({}) ORDER BY gm.{other}",
                 ph.join(", ")
             );
             let rows = with_pool!(self, p => {

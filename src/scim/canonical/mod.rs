@@ -50,7 +50,11 @@ pub fn canonicalize(rt: ResourceType, body: &Value) -> Result<Map<String, Value>
                 let inner = v.as_object().ok_or_else(|| {
                     ScimError::invalid_value(format!("`{}` must be a JSON object", sd.id))
                 })?;
-                for (ik, iv) in inner {
+                // An extension object may carry its own `schemas` (scim2-models does).
+                for (ik, iv) in inner
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                {
                     put(rt, &mut out, Some(sd), ik, iv)?;
                 }
             }

@@ -131,13 +131,17 @@ pub fn normalize_one(def: &AttrDef, v: &Value, label: &str) -> Result<Option<Val
     if def.sub("value").is_some() && out.get("value").is_some_and(|v| v == "") {
         return Ok(None);
     }
+    // A non-empty element must carry its required sub-attributes even when all it had
+    // besides was readOnly (e.g. a member with only `display`).
+    if !obj.is_empty() {
+        for sub in def.sub_attributes.iter().filter(|s| s.required) {
+            if !out.contains_key(sub.name) {
+                return Err(bad(&format!("{label}.{}", sub.name), "is required"));
+            }
+        }
+    }
     if out.is_empty() {
         return Ok(None);
-    }
-    for sub in def.sub_attributes.iter().filter(|s| s.required) {
-        if !out.contains_key(sub.name) {
-            return Err(bad(&format!("{label}.{}", sub.name), "is required"));
-        }
     }
     Ok(Some(Value::Object(out)))
 }

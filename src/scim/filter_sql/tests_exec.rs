@@ -49,7 +49,7 @@ async fn seed(db: &Db) {
                     .unwrap();
             }
             for (g, m) in members {
-                sqlx::query("INSERT INTO scim_group_members VALUES ('t1', $1, $2)")
+                sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ('t1', $1, $2)")
                     .bind(g)
                     .bind(m)
                     .execute(p)
@@ -91,7 +91,7 @@ async fn seed(db: &Db) {
                     .unwrap();
             }
             for (g, m) in members {
-                sqlx::query("INSERT INTO scim_group_members VALUES ('t1', $1, $2)")
+                sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ('t1', $1, $2)")
                     .bind(g)
                     .bind(m)
                     .execute(p)

@@ -217,7 +217,11 @@ impl Ctx<'_> {
                 )));
             }
         };
-        for (k, v) in obj {
+        // scim2-models and others serialise an extension object with its own `schemas`.
+        for (k, v) in obj
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+        {
             let (name, sub) = match k.split_once('.') {
                 Some((n, s)) => (n, Some(s.to_string())),
                 None => (k.as_str(), None),
