@@ -6,3 +6,4 @@ mod errors;
 mod groups;
 mod outbox;
 mod users;
+mod conformance;
