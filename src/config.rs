@@ -522,9 +522,17 @@ fn validate_target(name: &str, t: &mut TargetConfig, _all: &[String]) -> Result<
             ));
         }
     }
-    read_secret_file(&key("service_key_file"), &mut t.service_key, &t.service_key_file)?;
+    read_secret_file(
+        &key("service_key_file"),
+        &mut t.service_key,
+        &t.service_key_file,
+    )?;
     read_secret_file(&key("api_key_file"), &mut t.api_key, &t.api_key_file)?;
-    read_secret_file(&key("api_secret_file"), &mut t.api_secret, &t.api_secret_file)?;
+    read_secret_file(
+        &key("api_secret_file"),
+        &mut t.api_secret,
+        &t.api_secret_file,
+    )?;
     read_secret_file(&key("token_file"), &mut t.token, &t.token_file)?;
     Ok(())
 }
@@ -541,8 +549,9 @@ fn read_secret_file(
                 "set either the secret or its _file, not both",
             ));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid(key, format!("cannot read {}: {e}", path.display()))
+        })?;
         *slot = Some(SecretString::from(text.trim().to_string()));
     }
     Ok(())

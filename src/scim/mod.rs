@@ -1,5 +1,6 @@
 //! The SCIM 2.0 wire protocol: routes, auth, JSON, filters, PATCH. Knows nothing of vendors.
 
+pub mod canonical;
 pub mod error;
 pub mod filter_sql;
 pub mod patch;
@@ -8,7 +9,8 @@ pub mod schema;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// Read-only risk attributes pulled from Abnormal Security.
 pub const ABNORMAL_USER_SCHEMA: &str = "urn:scim-bridge:schemas:extension:abnormal:2.0:User";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -54,7 +56,6 @@ impl ResourceType {
 
 pub mod auth;
 pub mod body;
-pub mod canonical;
 pub mod discovery;
 pub mod handlers;
 pub mod list;

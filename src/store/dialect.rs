@@ -30,3 +30,35 @@ impl SqlFragment {
         format!("${}", first + self.binds.len() - 1)
     }
 }
+
+/// Binds fragment values, in order, onto a Postgres query.
+pub fn bind_pg<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    binds: &[SqlValue],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for b in binds {
+        q = match b {
+            SqlValue::Text(s) => q.bind(s.clone()),
+            SqlValue::Int(i) => q.bind(*i),
+            SqlValue::Float(f) => q.bind(*f),
+            SqlValue::Bool(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+/// Binds fragment values, in order, onto a SQLite query.
+pub fn bind_sqlite<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    binds: &[SqlValue],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for b in binds {
+        q = match b {
+            SqlValue::Text(s) => q.bind(s.clone()),
+            SqlValue::Int(i) => q.bind(*i),
+            SqlValue::Float(f) => q.bind(*f),
+            SqlValue::Bool(v) => q.bind(*v),
+        };
+    }
+    q
+}

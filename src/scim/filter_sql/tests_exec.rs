@@ -1,0 +1,409 @@
+//! Execution tests: the compiled fragments run against real schemas (SQLite in memory always;
+//! Postgres when `DATABASE_URL` is set) and must return exactly the expected ids.
+
+use sqlx::Row;
+
+use super::tests_data::{enrichment, rows};
+use super::*;
+use crate::store::dialect::{bind_pg, bind_sqlite};
+
+enum Db {
+    Pg(sqlx::PgPool),
+    Lite(sqlx::SqlitePool),
+}
+
+const INSERT: &str = "INSERT INTO scim_resources (target, resource_type, id, external_id, user_name_lc, display_name_lc, \
+    email_lc, active, data, version, created, last_modified) VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, DATA, 1, $8, $8)";
+const ENRICH: &str = "INSERT INTO enrichment_accounts (source, email_lc, risk_score, risk_level, compromised_since, is_vip, \
+    open_case_count, cases) VALUES ('ab', $1, $2, $3, $4, $5, $6, $7)";
+
+async fn seed(db: &Db) {
+    let members = [
+        ("g1", "u01"),
+        ("g1", "u02"),
+        ("g2", "u01"),
+        ("g2", "u02"),
+        ("g2", "u03"),
+        ("g2", "u04"),
+        ("g2", "u05"),
+    ];
+    match db {
+        Db::Lite(p) => {
+            sqlx::raw_sql(include_str!("../../../migrations/sqlite/0001_init.sql"))
+                .execute(p)
+                .await
+                .unwrap();
+            for r in rows() {
+                sqlx::query(sqlx::AssertSqlSafe(INSERT.replace("DATA", "$9")))
+                    .bind(r.rt)
+                    .bind(r.id)
+                    .bind(r.external_id)
+                    .bind(r.user_name_lc)
+                    .bind(r.display_name_lc)
+                    .bind(r.email_lc)
+                    .bind(r.active)
+                    .bind(r.created)
+                    .bind(r.data)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            for (g, m) in members {
+                sqlx::query("INSERT INTO scim_group_members VALUES ('t1', $1, $2)")
+                    .bind(g)
+                    .bind(m)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            for e in enrichment() {
+                sqlx::query(ENRICH)
+                    .bind(e.0)
+                    .bind(e.1)
+                    .bind(e.2)
+                    .bind(e.3)
+                    .bind(e.4)
+                    .bind(e.5)
+                    .bind(e.6)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
+        Db::Pg(p) => {
+            sqlx::raw_sql(include_str!("../../../migrations/postgres/0001_init.sql"))
+                .execute(p)
+                .await
+                .unwrap();
+            for r in rows() {
+                sqlx::query(sqlx::AssertSqlSafe(INSERT.replace("DATA", "$9::jsonb")))
+                    .bind(r.rt)
+                    .bind(r.id)
+                    .bind(r.external_id)
+                    .bind(r.user_name_lc)
+                    .bind(r.display_name_lc)
+                    .bind(r.email_lc)
+                    .bind(r.active)
+                    .bind(r.created)
+                    .bind(r.data)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            for (g, m) in members {
+                sqlx::query("INSERT INTO scim_group_members VALUES ('t1', $1, $2)")
+                    .bind(g)
+                    .bind(m)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            for e in enrichment() {
+                sqlx::query(ENRICH)
+                    .bind(e.0)
+                    .bind(e.1)
+                    .bind(e.2)
+                    .bind(e.3)
+                    .bind(e.4)
+                    .bind(e.5)
+                    .bind(e.6)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn query(
+    db: &Db,
+    rt: ResourceType,
+    joined: bool,
+    filter: &str,
+    sort: Option<&str>,
+) -> Vec<String> {
+    let dialect = match db {
+        Db::Pg(_) => Dialect::Postgres,
+        Db::Lite(_) => Dialect::Sqlite,
+    };
+    let ctx = FilterContext {
+        dialect,
+        resource_type: rt,
+        enrichment_joined: joined,
+        first_placeholder: if joined { 4 } else { 3 },
+    };
+    let frag = compile_filter(filter, &ctx).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let join = if joined {
+        "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc "
+    } else {
+        ""
+    };
+    let order = match sort {
+        Some(s) => format!("{}, r.id", compile_sort(s, &ctx).unwrap()),
+        None => "r.id".to_string(),
+    };
+    let sql = format!(
+        "SELECT r.id FROM scim_resources r {join}WHERE r.target = $1 AND r.resource_type = $2 AND ({}) ORDER BY {order}",
+        frag.sql
+    );
+    let rows = match db {
+        Db::Pg(p) => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind("t1")
+                .bind(rt.as_str());
+            if joined {
+                q = q.bind("ab");
+            }
+            bind_pg(q, &frag.binds).fetch_all(p).await.map(|rows| {
+                rows.iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect::<Vec<_>>()
+            })
+        }
+        Db::Lite(p) => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind("t1")
+                .bind(rt.as_str());
+            if joined {
+                q = q.bind("ab");
+            }
+            bind_sqlite(q, &frag.binds).fetch_all(p).await.map(|rows| {
+                rows.iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
+    rows.unwrap_or_else(|e| panic!("{filter}: {e}\n{sql}"))
+}
+
+fn ids(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+async fn battery(db: &Db) {
+    use ResourceType::{Group, User};
+    let all = "u01 u02 u03 u04 u05 u06 u07 u08 u09 u10";
+    let cases: Vec<(ResourceType, bool, &str, &str)> = vec![
+        (User, false, r#"userName eq "alice@example.com""#, "u01"),
+        (User, false, r#"USERNAME EQ "ALICE@EXAMPLE.COM""#, "u01"),
+        (User, false, r#"userName sw "FRANK""#, "u06"),
+        (User, false, r#"externalId eq "ext-1""#, "u01"),
+        (User, false, r#"externalId eq "EXT-1""#, ""),
+        (User, false, r#"externalId sw "ext""#, "u01 u09"),
+        (User, false, r#"id eq "u03""#, "u03"),
+        (
+            User,
+            false,
+            r#"emails[type eq "work" and value co "@example.com"]"#,
+            "u01 u02",
+        ),
+        (
+            User,
+            false,
+            r#"emails.value ew "EXAMPLE.COM""#,
+            "u01 u02 u04",
+        ),
+        (User, false, r#"emails co "example.com""#, "u01 u02 u04"),
+        (User, false, "emails pr", "u01 u02 u04 u07"),
+        (User, false, "not (emails pr)", "u03 u05 u06 u08 u09 u10"),
+        (User, false, "emails[primary eq true]", "u01"),
+        (User, false, r#"emails[not (type eq "work")]"#, "u01 u07"),
+        (User, false, r#"name.givenName eq "alice""#, "u01"),
+        (User, false, r#"name.familyName sw "o'""#, "u08"),
+        (User, false, "name.familyName pr", "u01 u02 u08"),
+        (User, false, "name pr", "u01 u02 u08"),
+        (User, false, "active eq true", "u01 u03 u04 u06 u07 u09 u10"),
+        (User, false, r#"active eq "False""#, "u02 u08"),
+        (User, false, "not (active eq true)", "u02 u05 u08"),
+        (
+            User,
+            false,
+            "active pr",
+            "u01 u02 u03 u04 u06 u07 u08 u09 u10",
+        ),
+        (
+            User,
+            false,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "sales""#,
+            "u01",
+        ),
+        (
+            User,
+            false,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "u02""#,
+            "u01",
+        ),
+        (User, false, r#"costCenter pr"#, "u04"),
+        (User, false, r#"title pr and not (title eq "vp")"#, "u01"),
+        (
+            User,
+            false,
+            "title eq null",
+            "u02 u04 u05 u06 u07 u08 u09 u10",
+        ),
+        (
+            User,
+            false,
+            r#"title ne "engineer""#,
+            "u02 u03 u04 u05 u06 u07 u08 u09 u10",
+        ),
+        (User, false, r#"nickName co "%_""#, "u03"),
+        (User, false, r#"nickName co "5_""#, ""),
+        (
+            User,
+            false,
+            r#"meta.created gt "2024-08-01T00:00:00Z""#,
+            "u09 u10",
+        ),
+        (
+            User,
+            false,
+            r#"meta.created ge "2024-09-01T02:00:00+02:00""#,
+            "u09 u10",
+        ),
+        (
+            User,
+            false,
+            r#"meta.lastModified lt "2024-02-01T00:00:00.000Z""#,
+            "u01",
+        ),
+        (User, false, r#"groups.value eq "g1""#, "u01 u02"),
+        (
+            User,
+            false,
+            r#"groups[value eq "g2"] and not (groups eq "g1")"#,
+            "u03 u04 u05",
+        ),
+        (User, false, "groups pr", "u01 u02 u03 u04 u05"),
+        (User, false, r#"addresses.postalCode eq "98052""#, "u06"),
+        (
+            User,
+            false,
+            r#"userType eq "contractor" or displayName eq "FRANK""#,
+            "u06 u07",
+        ),
+        (User, false, r#"entitlements[value eq "E1"]"#, "u10"),
+        (
+            User,
+            false,
+            r#"userName ne "alice@example.com""#,
+            "u02 u03 u04 u05 u06 u07 u08 u09 u10",
+        ),
+        (
+            User,
+            false,
+            r#"urn:scim-bridge:schemas:extension:abnormal:2.0:User:riskLevel eq "high""#,
+            "",
+        ),
+        (
+            User,
+            false,
+            r#"not (urn:scim-bridge:schemas:extension:abnormal:2.0:User:riskLevel eq "high")"#,
+            all,
+        ),
+        (
+            User,
+            true,
+            r#"urn:scim-bridge:schemas:extension:abnormal:2.0:User:riskLevel eq "high""#,
+            "u01",
+        ),
+        (
+            User,
+            true,
+            r#"not (urn:scim-bridge:schemas:extension:abnormal:2.0:User:riskLevel eq "high")"#,
+            "u02 u03 u04 u05 u06 u07 u08 u09 u10",
+        ),
+        (User, true, "isVip eq true", "u01"),
+        (User, true, "isVip eq false", "u02"),
+        (User, true, "openCaseCount gt 0", "u01"),
+        (User, true, "openCaseCount le 0.5", "u02"),
+        (User, true, "riskScore pr", "u01 u02"),
+        (
+            User,
+            true,
+            r#"compromisedSince ge "2024-05-31T23:00:00-01:00""#,
+            "u01",
+        ),
+        (
+            User,
+            true,
+            r#"cases[severity eq "HIGH" and status eq "open"]"#,
+            "u01",
+        ),
+        (User, true, "cases pr", "u01"),
+        (User, true, r#"cases.caseId eq "c1" and userName pr"#, "u01"),
+        (Group, false, r#"displayName eq "ADMINS""#, "g1"),
+        (Group, false, r#"members.value eq "u03""#, "g2"),
+        (Group, false, r#"members[value eq "u01"]"#, "g1 g2"),
+        (
+            Group,
+            false,
+            r#"members eq "u02" and displayName sw "adm""#,
+            "g1",
+        ),
+        (Group, false, r#"not (members eq "u05")"#, "g1"),
+    ];
+    for (rt, joined, filter, expected) in cases {
+        let got = query(db, rt, joined, filter, None).await;
+        assert_eq!(got, ids(expected), "filter {filter} (joined: {joined})");
+    }
+    let got = query(
+        db,
+        User,
+        false,
+        "name.familyName pr",
+        Some("name.familyName"),
+    )
+    .await;
+    assert_eq!(got, ids("u02 u08 u01"));
+    let got = query(db, User, false, "emails pr", Some("emails")).await;
+    assert_eq!(got, ids("u01 u02 u04 u07"));
+    let got = query(db, User, true, "openCaseCount pr", Some("riskLevel")).await;
+    assert_eq!(got, ids("u01 u02"));
+}
+
+#[tokio::test]
+async fn sqlite_battery() {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let db = Db::Lite(pool);
+    seed(&db).await;
+    battery(&db).await;
+}
+
+#[tokio::test]
+async fn postgres_battery() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("DATABASE_URL not set: skipping the Postgres filter battery");
+        return;
+    };
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let mut opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    opts = opts.database(&name);
+    let pool = sqlx::PgPool::connect_with(opts).await.unwrap();
+    let db = Db::Pg(pool.clone());
+    let result = tokio::spawn(async move {
+        seed(&db).await;
+        battery(&db).await;
+    })
+    .await;
+    pool.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

@@ -1,0 +1,159 @@
+//! What every simulator shares: the call recorder, the fault injector, the middleware that
+//! applies both to vendor routes, and the common `/_sim/` control routes.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::faults::{FaultInjector, Faults, Verdict};
+use super::record::{DROPPED_STATUS, RecordedCall, Recorder};
+
+/// Largest request body a simulator accepts.
+const BODY_LIMIT: usize = 1 << 20;
+
+/// Recorder and faults of one simulator.
+#[derive(Debug, Default)]
+pub struct SimCore {
+    pub recorder: Recorder,
+    pub faults: FaultInjector,
+}
+
+fn body_to_json(bytes: &Bytes) -> Option<serde_json::Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into())),
+    )
+}
+
+fn json_message(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "message": message }))).into_response()
+}
+
+/// A response whose body fails at once: hyper aborts the connection before the head is
+/// flushed, so the client sees a transport error instead of an HTTP answer.
+fn dropped_connection() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "simulated connection drop",
+        ))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+/// Middleware for vendor routes: record the call and apply the configured faults.
+pub async fn record_and_inject(
+    State(core): State<Arc<SimCore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let record = |body: Option<serde_json::Value>, status: u16| RecordedCall {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        body,
+        status,
+        at_ms,
+    };
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            core.recorder
+                .push(record(None, StatusCode::PAYLOAD_TOO_LARGE.as_u16()));
+            return json_message(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+        }
+    };
+    let json = body_to_json(&bytes);
+
+    if let Some(delay) = core.faults.latency() {
+        tokio::time::sleep(delay).await;
+    }
+    let is_write = method != Method::GET && method != Method::HEAD;
+    let verdict = core.faults.decide(is_write);
+    let response = match verdict {
+        Verdict::TooManyRequests => {
+            json_message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+        }
+        Verdict::ServerError(code) => json_message(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "Simulated server error",
+        ),
+        Verdict::Drop => {
+            core.recorder.push(record(json, DROPPED_STATUS));
+            return dropped_connection();
+        }
+        Verdict::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"success\": tru, <html>",
+        )
+            .into_response(),
+        Verdict::ApplyThenFail | Verdict::Pass => {
+            let req = Request::from_parts(parts, Body::from(bytes));
+            let answer = next.run(req).await;
+            if verdict == Verdict::ApplyThenFail && answer.status().is_success() {
+                json_message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Simulated failure after applying the change",
+                )
+            } else {
+                answer
+            }
+        }
+    };
+    core.recorder.push(record(json, response.status().as_u16()));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct BurstReq {
+    count: u32,
+}
+
+async fn get_calls(State(core): State<Arc<SimCore>>) -> Response {
+    Json(core.recorder.calls()).into_response()
+}
+
+async fn clear_calls(State(core): State<Arc<SimCore>>) -> StatusCode {
+    core.recorder.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_faults(State(core): State<Arc<SimCore>>) -> Json<Faults> {
+    Json(core.faults.get())
+}
+
+async fn put_faults(State(core): State<Arc<SimCore>>, Json(f): Json<Faults>) -> Json<Faults> {
+    core.faults.set(f.clone());
+    Json(f)
+}
+
+async fn put_burst(State(core): State<Arc<SimCore>>, Json(b): Json<BurstReq>) -> StatusCode {
+    core.faults.queue_burst(b.count);
+    StatusCode::NO_CONTENT
+}
+
+/// Control routes every simulator has: `GET|DELETE /_sim/calls`, `GET|PUT /_sim/faults`,
+/// `PUT /_sim/burst` (`{"count":N}`: the next N vendor requests answer 429).
+pub fn common_control_routes(core: Arc<SimCore>) -> Router {
+    Router::new()
+        .route("/_sim/calls", get(get_calls).delete(clear_calls))
+        .route("/_sim/faults", get(get_faults).put(put_faults))
+        .route("/_sim/burst", put(put_burst))
+        .with_state(core)
+}
