@@ -904,6 +904,12 @@ async fn run_scenario(app: &TestApp, cx: &RunCtx<'_>, report: &mut Report) {
     }
 }
 
+/// Stops the server and closes its pool, so dozens of runs do not exhaust Postgres connections.
+async fn stop(app: &TestApp) {
+    app.app.shutdown.cancel();
+    app.store().close().await;
+}
+
 fn spawn_opts(backend: Backend) -> Spawn {
     let mut s = Spawn::new(backend);
     s.extra_toml = EXTRA_TARGETS.to_string();
@@ -927,6 +933,7 @@ async fn run_suite(idp: &str, backend: Backend) {
             // A fresh server and database for every scenario × kind.
             let app = spawn_with(spawn_opts(backend)).await;
             run_scenario(&app, &RunCtx { file, scenario: sc, kind: *kind, backend }, &mut report).await;
+            stop(&app).await;
         }
     }
     let mut summary = format!(
