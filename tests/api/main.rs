@@ -2,8 +2,8 @@
 
 mod helpers;
 
+mod conformance;
 mod errors;
 mod groups;
 mod outbox;
 mod users;
-mod conformance;
