@@ -8,6 +8,7 @@ pub mod config;
 pub mod connectors;
 pub mod scim;
 pub mod sim;
+pub mod simulated;
 pub mod startup;
 pub mod state;
 pub mod store;

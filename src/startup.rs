@@ -56,38 +56,70 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn healthz() -> impl IntoResponse {
-    (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    let ok = tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await.unwrap_or(false);
+    let ok = tokio::time::timeout(Duration::from_secs(2), s.store.ping())
+        .await
+        .unwrap_or(false);
     if ok {
-        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))).into_response()
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready"})),
+        )
+            .into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unreachable"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "database unreachable"})),
+        )
+            .into_response()
     }
 }
 
 async fn metrics_endpoint(State(s): State<AppState>) -> Response {
     match &s.metrics {
-        Some(h) => (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            h.render(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
     }
 }
 
 /// Request count and latency by target, route and status (no ids, no emails in labels).
 async fn track_metrics(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let target = {
         let p = req.uri().path();
-        p.strip_prefix("/scim/v2/").and_then(|r| r.split('/').next()).unwrap_or("-").to_owned()
+        p.strip_prefix("/scim/v2/")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("-")
+            .to_owned()
     };
     let method = req.method().to_string();
     let start = std::time::Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     // Unknown targets would let a client mint label values: collapse them.
-    let target = if route.starts_with("/scim/v2/") && resp.status() != StatusCode::UNAUTHORIZED { target } else { "-".into() };
+    let target = if route.starts_with("/scim/v2/") && resp.status() != StatusCode::UNAUTHORIZED {
+        target
+    } else {
+        "-".into()
+    };
     metrics::counter!("scim_bridge_scim_requests_total", "target" => target.clone(), "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
     metrics::histogram!("scim_bridge_scim_request_duration_seconds", "target" => target, "route" => route, "method" => method).record(start.elapsed().as_secs_f64());
     resp
@@ -103,7 +135,10 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock), background: true }
+        Self {
+            clock: Arc::new(SystemClock),
+            background: true,
+        }
     }
 }
 
@@ -113,6 +148,8 @@ pub struct Application {
     pub state: AppState,
     pub engine: Arc<Engine>,
     pub shutdown: CancellationToken,
+    /// In-process vendor simulators of `simulate = true` targets.
+    pub simulators: crate::simulated::Simulators,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -127,16 +164,29 @@ impl Application {
 
     /// Builds on an existing store and listener (tests share a database, bind port 0).
     pub async fn build_with(
-        config: Config,
+        mut config: Config,
         store: Store,
         listener: tokio::net::TcpListener,
         opts: BuildOptions,
     ) -> anyhow::Result<Application> {
+        let simulators = crate::simulated::attach(&mut config).await?;
         let config = Arc::new(config);
         let targets = Arc::new(Targets::build(&config).map_err(anyhow::Error::msg)?);
         let wake = Arc::new(Notify::new());
-        let state = AppState::new(config.clone(), store.clone(), opts.clock.clone(), wake.clone(), crate::telemetry::metrics_handle());
-        let engine = Arc::new(Engine::new(store.clone(), targets.clone(), opts.clock.clone(), config.sync.clone(), wake));
+        let state = AppState::new(
+            config.clone(),
+            store.clone(),
+            opts.clock.clone(),
+            wake.clone(),
+            crate::telemetry::metrics_handle(),
+        );
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            targets.clone(),
+            opts.clock.clone(),
+            config.sync.clone(),
+            wake,
+        ));
         let shutdown = CancellationToken::new();
         let mut background = Vec::new();
         if opts.background {
@@ -144,27 +194,51 @@ impl Application {
                 background.extend(engine.spawn(shutdown.clone()));
             }
             for (name, t) in &targets.0 {
-                if let (TargetKind::Abnormal, TargetDriver::Enrichment(client)) = (t.kind, &t.driver) {
+                if let (TargetKind::Abnormal, TargetDriver::Enrichment(client)) =
+                    (t.kind, &t.driver)
+                {
                     let tc = config.targets.get(name);
-                    let interval = Duration::from_secs(tc.and_then(|c| c.poll_interval).unwrap_or(900).max(1));
+                    let interval =
+                        Duration::from_secs(tc.and_then(|c| c.poll_interval).unwrap_or(900).max(1));
                     let conc = tc.and_then(|c| c.max_concurrency).unwrap_or(4);
                     background.push(tokio::spawn(crate::sync::enrichment::poll_loop(
-                        store.clone(), client.clone(), name.clone(), interval, conc, opts.clock.clone(), shutdown.clone(),
+                        store.clone(),
+                        client.clone(),
+                        name.clone(),
+                        interval,
+                        conc,
+                        opts.clock.clone(),
+                        shutdown.clone(),
                     )));
                 }
             }
-            background.push(tokio::spawn(crate::admin::gauges::refresh_loop(store.clone(), opts.clock.clone(), shutdown.clone())));
+            background.push(tokio::spawn(crate::admin::gauges::refresh_loop(
+                store.clone(),
+                opts.clock.clone(),
+                shutdown.clone(),
+            )));
         }
         let addr = listener.local_addr()?;
         let router = app(state.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
         });
         tracing::info!(%addr, "scim-bridge listening");
-        Ok(Application { addr, state, engine, shutdown, server, background })
+        Ok(Application {
+            addr,
+            state,
+            engine,
+            shutdown,
+            simulators,
+            server,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -12,14 +12,20 @@ pub async fn refresh_once(store: &Store, clock: &dyn Clock) {
     let now = clock.now_ms();
     if let Ok(stats) = store.queue_stats(now).await {
         for s in stats {
-            metrics::gauge!("scim_bridge_queue_depth", "target" => s.target.clone()).set(s.depth as f64);
-            let age = s.oldest_enqueued_at.map(|t| (now - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
-            metrics::gauge!("scim_bridge_queue_oldest_job_age_seconds", "target" => s.target).set(age);
+            metrics::gauge!("scim_bridge_queue_depth", "target" => s.target.clone())
+                .set(s.depth as f64);
+            let age = s
+                .oldest_enqueued_at
+                .map(|t| (now - t).max(0) as f64 / 1000.0)
+                .unwrap_or(0.0);
+            metrics::gauge!("scim_bridge_queue_oldest_job_age_seconds", "target" => s.target)
+                .set(age);
         }
     }
     if let Ok(counts) = store.mapping_counts().await {
         for (target, state, n) in counts {
-            metrics::gauge!("scim_bridge_mappings", "target" => target, "state" => state).set(n as f64);
+            metrics::gauge!("scim_bridge_mappings", "target" => target, "state" => state)
+                .set(n as f64);
         }
     }
 }

@@ -18,7 +18,11 @@ pub mod gauges;
 #[derive(Debug, Clone)]
 pub struct AdminActor(pub String);
 
-pub async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ScimError> {
+pub async fn require_admin(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ScimError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -26,13 +30,16 @@ pub async fn require_admin(State(state): State<AppState>, mut req: Request, next
         .and_then(|v| v.split_once(' '))
         .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_string());
-    let ok = token.as_deref().is_some_and(|t| token_matches(t, &state.config.admin_token_sha256));
+    let ok = token
+        .as_deref()
+        .is_some_and(|t| token_matches(t, &state.config.admin_token_sha256));
     let Some(token) = token.filter(|_| ok) else {
         metrics::counter!("scim_bridge_auth_failures_total").increment(1);
         return Err(ScimError::unauthorized());
     };
     let tag = hex::encode(&crate::state::hash_token(&token)[..4]);
-    req.extensions_mut().insert(AdminActor(format!("admin-token:{tag}")));
+    req.extensions_mut()
+        .insert(AdminActor(format!("admin-token:{tag}")));
     Ok(next.run(req).await)
 }
 

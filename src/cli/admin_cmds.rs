@@ -17,7 +17,10 @@ use crate::store::{PoolOptions, Store};
 pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let token = format!("sb_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!(
+        "sb_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let hash = hex::encode(crate::state::hash_token(&token));
     (token, hash)
 }
@@ -60,7 +63,14 @@ async fn open_store(config: Option<PathBuf>) -> anyhow::Result<Store> {
         p.exists().then_some(p)
     });
     let cfg = Config::load(path.as_deref()).map_err(anyhow::Error::msg)?;
-    let store = Store::connect(&cfg.database_url, PoolOptions { max_connections: 2, ..PoolOptions::default() }).await?;
+    let store = Store::connect(
+        &cfg.database_url,
+        PoolOptions {
+            max_connections: 2,
+            ..PoolOptions::default()
+        },
+    )
+    .await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -91,8 +101,20 @@ fn print_table(rows: &[MappingRow]) {
 pub async fn mappings(cmd: MappingsCommand, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     match cmd {
-        MappingsCommand::List { target, state, search, limit, json } => {
-            let f = MappingFilter { target, state, search, offset: 0, limit };
+        MappingsCommand::List {
+            target,
+            state,
+            search,
+            limit,
+            json,
+        } => {
+            let f = MappingFilter {
+                target,
+                state,
+                search,
+                offset: 0,
+                limit,
+            };
             let (total, rows) = store.list_mappings(&f).await?;
             if json {
                 println!("{}", serde_json::json!({"total": total, "mappings": rows}));
@@ -114,21 +136,46 @@ pub async fn mappings(cmd: MappingsCommand, config: Option<PathBuf>) -> anyhow::
                     out.push(serde_json::json!({"mapping": r, "history": history}));
                     continue;
                 }
-                println!("{} {} {} ({})", r.target, r.resource_type, r.resource_id, r.scim_key.as_deref().unwrap_or("-"));
+                println!(
+                    "{} {} {} ({})",
+                    r.target,
+                    r.resource_type,
+                    r.resource_id,
+                    r.scim_key.as_deref().unwrap_or("-")
+                );
                 println!("  state:        {}", r.state);
                 println!("  vendor id:    {}", r.vendor_id.as_deref().unwrap_or("-"));
                 println!("  vendor key:   {}", r.vendor_key.as_deref().unwrap_or("-"));
-                println!("  vendor state: {}", r.vendor_status.as_deref().unwrap_or("-"));
+                println!(
+                    "  vendor state: {}",
+                    r.vendor_status.as_deref().unwrap_or("-")
+                );
                 println!("  last error:   {}", r.last_error.as_deref().unwrap_or("-"));
-                println!("  attempts:     {}   next attempt: {}   last synced: {}", r.attempts, ts(r.next_attempt), ts(r.last_synced));
+                println!(
+                    "  attempts:     {}   next attempt: {}   last synced: {}",
+                    r.attempts,
+                    ts(r.next_attempt),
+                    ts(r.last_synced)
+                );
                 println!("  history:");
                 for h in history {
                     let call = match (&h.method, &h.path) {
-                        (Some(m), Some(p)) => format!("{m} {p} -> {}", h.status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into())),
+                        (Some(m), Some(p)) => format!(
+                            "{m} {p} -> {}",
+                            h.status
+                                .map(|s| s.to_string())
+                                .unwrap_or_else(|| "no answer".into())
+                        ),
                         (Some(m), None) => m.clone(),
                         _ => String::new(),
                     };
-                    println!("    {} {:<7} {} {}", rfc3339_ms(h.at), h.kind, call, h.message.as_deref().unwrap_or(""));
+                    println!(
+                        "    {} {:<7} {} {}",
+                        rfc3339_ms(h.at),
+                        h.kind,
+                        call,
+                        h.message.as_deref().unwrap_or("")
+                    );
                 }
             }
             if json {
@@ -141,22 +188,40 @@ pub async fn mappings(cmd: MappingsCommand, config: Option<PathBuf>) -> anyhow::
 
 pub async fn sync(cmd: SyncCommand, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
-    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
     let now = SystemClock.now_ms();
     match cmd {
-        SyncCommand::Retry { key: Some(key), target, .. } => {
+        SyncCommand::Retry {
+            key: Some(key),
+            target,
+            ..
+        } => {
             let rows = store.find_mappings(&key, target.as_deref()).await?;
             if rows.is_empty() {
                 eprintln!("no mapping matches `{key}`");
                 return Ok(ExitCode::FAILURE);
             }
             for r in rows {
-                store.retry_mappings(Some(&r.target), Some(&r.resource_id), &actor, now).await?;
-                println!("retry queued: {} {} {}", r.target, r.resource_type, r.resource_id);
+                store
+                    .retry_mappings(Some(&r.target), Some(&r.resource_id), &actor, now)
+                    .await?;
+                println!(
+                    "retry queued: {} {} {}",
+                    r.target, r.resource_type, r.resource_id
+                );
             }
         }
-        SyncCommand::Retry { key: None, failed: true, target } => {
-            let n = store.retry_mappings(target.as_deref(), None, &actor, now).await?;
+        SyncCommand::Retry {
+            key: None,
+            failed: true,
+            target,
+        } => {
+            let n = store
+                .retry_mappings(target.as_deref(), None, &actor, now)
+                .await?;
             println!("retry queued for {n} failed or retrying mapping(s)");
         }
         SyncCommand::Retry { .. } => {
@@ -177,7 +242,10 @@ pub async fn queue(config: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCo
     } else {
         println!("{:<16} {:>8} {:>8} OLDEST", "TARGET", "DEPTH", "DUE");
         for s in &stats {
-            let age = s.oldest_enqueued_at.map(|t| format!("{}s ago", (now - t) / 1000)).unwrap_or_else(|| "-".into());
+            let age = s
+                .oldest_enqueued_at
+                .map(|t| format!("{}s ago", (now - t) / 1000))
+                .unwrap_or_else(|| "-".into());
             println!("{:<16} {:>8} {:>8} {age}", s.target, s.depth, s.due);
         }
         if stats.is_empty() {

@@ -11,7 +11,11 @@ mod admin_cmds;
 mod serve;
 
 #[derive(Debug, Parser)]
-#[command(name = "scim-bridge", version, about = "SCIM 2.0 bridge: Okta / Entra ID provisioning to vendor REST APIs")]
+#[command(
+    name = "scim-bridge",
+    version,
+    about = "SCIM 2.0 bridge: Okta / Entra ID provisioning to vendor REST APIs"
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum)]
@@ -72,6 +76,16 @@ pub enum Command {
         #[arg(long, short, global = true)]
         config: Option<PathBuf>,
     },
+    /// Run a vendor simulator (for tests, demos, and trying the bridge without an account).
+    Simulate {
+        #[arg(value_enum)]
+        vendor: SimVendor,
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: std::net::SocketAddr,
+        /// Pre-populated people (Abnormal accounts; existing users at Contrast / Carbon Black).
+        #[arg(long, default_value_t = 0)]
+        people: usize,
+    },
     /// Queue depth and oldest job per target.
     Queue {
         #[arg(long, short)]
@@ -79,6 +93,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SimVendor {
+    Contrast,
+    CarbonBlack,
+    Abnormal,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +163,10 @@ pub enum SyncCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -163,10 +187,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::serve(config, log_format).await,
         Command::Migrate { config } => serve::migrate(config, log_format).await,
-        Command::Token { command: TokenCommand::Create { target, admin } } => Ok(admin_cmds::token_create(target, admin)),
-        Command::Config { command: ConfigCommand::Check { config } } => Ok(admin_cmds::config_check(&config)),
+        Command::Token {
+            command: TokenCommand::Create { target, admin },
+        } => Ok(admin_cmds::token_create(target, admin)),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => Ok(admin_cmds::config_check(&config)),
         Command::Mappings { command, config } => admin_cmds::mappings(command, config).await,
         Command::Sync { command, config } => admin_cmds::sync(command, config).await,
         Command::Queue { config, json } => admin_cmds::queue(config, json).await,
+        Command::Simulate {
+            vendor,
+            listen,
+            people,
+        } => {
+            crate::telemetry::init_logging(log_format.unwrap_or_default());
+            let kind = match vendor {
+                SimVendor::Contrast => crate::sim::SimKind::Contrast,
+                SimVendor::CarbonBlack => crate::sim::SimKind::CarbonBlack,
+                SimVendor::Abnormal => crate::sim::SimKind::Abnormal,
+            };
+            crate::sim::run_cli(kind, listen, people).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

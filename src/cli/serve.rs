@@ -21,7 +21,10 @@ pub(crate) fn load_or_create(config: Option<PathBuf>) -> anyhow::Result<Config> 
     if !path.exists() {
         let (text, tokens) = example_config();
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        println!("Created {} (SQLite database, simulated vendors).", path.display());
+        println!(
+            "Created {} (SQLite database, simulated vendors).",
+            path.display()
+        );
         println!("Bearer tokens, shown once (only their SHA-256 is stored):");
         for (target, token) in &tokens {
             println!("  {target:<14} {token}");
@@ -45,7 +48,11 @@ pub fn example_config() -> (String, Vec<(String, String)>) {
     text.push_str(&format!("admin_token_sha256 = [\"{admin_hash}\"]\n"));
     for (name, kind, extra) in [
         ("contrast", "contrast", "default_role = \"ROLE_VIEW\"\n"),
-        ("carbon-black", "carbon_black", "default_role = \"READ_ONLY_ANALYST\"\nenrich_from = \"abnormal\"\n"),
+        (
+            "carbon-black",
+            "carbon_black",
+            "default_role = \"READ_ONLY_ANALYST\"\nenrich_from = \"abnormal\"\n",
+        ),
         ("abnormal", "abnormal", "poll_interval = 60\n"),
     ] {
         let (token, hash) = crate::cli::admin_cmds::new_token();
@@ -63,7 +70,10 @@ pub async fn serve(config: Option<PathBuf>, log: Option<LogFormat>) -> anyhow::R
     let app = Application::build(cfg, BuildOptions::default()).await?;
     println!("scim-bridge listening on http://{}", app.addr);
     for t in app.state.targets.keys() {
-        println!("  SCIM base for target {t}: http://{}/scim/v2/{t}", app.addr);
+        println!(
+            "  SCIM base for target {t}: http://{}/scim/v2/{t}",
+            app.addr
+        );
     }
     let stop = app.shutdown.clone();
     tokio::spawn(async move {

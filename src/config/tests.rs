@@ -44,24 +44,43 @@ groups = {{ Developers = "g-1" }}
 fn unknown_keys_are_named() {
     let e = parse("lisen = \"x\"").unwrap_err().to_string();
     assert!(e.contains("lisen"), "{e}");
-    let e = parse("[targets.a]\nkind = \"contrast\"\nfoo = 1").unwrap_err().to_string();
+    let e = parse("[targets.a]\nkind = \"contrast\"\nfoo = 1")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("foo"), "{e}");
 }
 
 #[test]
 fn keys_of_another_kind_are_refused_by_name() {
-    let e = parse("[targets.a]\nkind = \"carbon_black\"\norg_uuid = \"x\"").unwrap_err().to_string();
-    assert!(e.contains("targets.a.org_uuid") && e.contains("carbon_black"), "{e}");
+    let e = parse("[targets.a]\nkind = \"carbon_black\"\norg_uuid = \"x\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("targets.a.org_uuid") && e.contains("carbon_black"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_values_are_refused() {
     for (toml, key) in [
         ("[targets.a]\nkind = \"nope\"", "kind"),
-        ("[targets.a]\ntoken_sha256 = [\"zz\"]\nkind = \"abnormal\"", "token_sha256"),
-        ("[targets.a]\nkind = \"carbon_black\"\nregion = \"mars\"", "region"),
-        ("[targets.a]\nkind = \"contrast\"\nenrich_from = \"b\"", "enrich_from"),
-        ("[targets.a]\nkind = \"contrast\"\nrate_limit_per_sec = -1.0", "rate_limit_per_sec"),
+        (
+            "[targets.a]\ntoken_sha256 = [\"zz\"]\nkind = \"abnormal\"",
+            "token_sha256",
+        ),
+        (
+            "[targets.a]\nkind = \"carbon_black\"\nregion = \"mars\"",
+            "region",
+        ),
+        (
+            "[targets.a]\nkind = \"contrast\"\nenrich_from = \"b\"",
+            "enrich_from",
+        ),
+        (
+            "[targets.a]\nkind = \"contrast\"\nrate_limit_per_sec = -1.0",
+            "rate_limit_per_sec",
+        ),
         ("[targets.\"a b\"]\nkind = \"contrast\"", "targets.a b"),
         ("max_page_size = 0", "max_page_size"),
         ("[sync]\nworkers = 0", "sync.workers"),
@@ -84,7 +103,10 @@ fn secret_from_file() {
     ))
     .expect("valid");
     use secrecy::ExposeSecret;
-    assert_eq!(c.targets["a"].token.as_ref().map(|s| s.expose_secret()), Some("from-file"));
+    assert_eq!(
+        c.targets["a"].token.as_ref().map(|s| s.expose_secret()),
+        Some("from-file")
+    );
     let e = parse(&format!(
         "[targets.a]\nkind = \"abnormal\"\ntoken = \"x\"\ntoken_file = \"{}\"",
         f.display()
@@ -96,7 +118,10 @@ fn secret_from_file() {
 
 #[test]
 fn carbon_black_regions() {
-    assert_eq!(carbon_black_region_host("eu"), Some("https://defense-eu.conferdeploy.net"));
+    assert_eq!(
+        carbon_black_region_host("eu"),
+        Some("https://defense-eu.conferdeploy.net")
+    );
     assert_eq!(
         carbon_black_region_host("defense-prodsyd.conferdeploy.net"),
         Some("https://defense-prodsyd.conferdeploy.net")

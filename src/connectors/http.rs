@@ -25,6 +25,9 @@ use super::{CallGate, CallLog, CallRecord, ConnectorError};
 #[cfg(test)]
 pub(crate) mod testkit;
 
+/// Tries of one idempotent GET within a convergence.
+pub const GET_ATTEMPTS: u32 = 3;
+
 /// Longest vendor message kept in an error or a call record.
 const MAX_MESSAGE: usize = 300;
 
@@ -181,7 +184,40 @@ impl VendorHttp {
     }
 
     /// Sends one request through the gate, records it, and sorts the answer.
+    /// Sends a request. Idempotent GETs that fail retryably are tried up to
+    /// [`GET_ATTEMPTS`] times within the same convergence (short jittered pauses; the gate
+    /// still paces every attempt), so one flaky page does not fail a whole lookup.
+    /// Writes are sent once: the engine retries them level-triggered.
     pub async fn send(&self, req: Request, log: &CallLog) -> Result<Answer, CallError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(req.clone(), log).await;
+            match result {
+                Err(e)
+                    if req.method == Method::GET
+                        && attempt < GET_ATTEMPTS
+                        && e.error.is_retryable() =>
+                {
+                    let wait = match &e.error {
+                        ConnectorError::Retryable {
+                            retry_after: Some(ra),
+                            ..
+                        } if *ra <= Duration::from_secs(2) => *ra,
+                        _ => {
+                            let unit: f64 = rand::random();
+                            Duration::from_millis(50 << attempt).mul_f64(0.5 + unit)
+                        }
+                    };
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One HTTP exchange, gated, recorded and classified.
+    pub async fn send_once(&self, req: Request, log: &CallLog) -> Result<Answer, CallError> {
         let mut url =
             url::Url::parse(&format!("{}{}", self.base, req.path)).map_err(|e| CallError {
                 status: None,
@@ -214,6 +250,20 @@ impl VendorHttp {
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
         let outcome = self.sort(&shown, result);
+        let class = match (&outcome, status) {
+            (Ok(_), _) => "ok",
+            (Err(_), Some(429)) => "rate_limited",
+            (Err(_), Some(s)) if s >= 500 => "server_error",
+            (Err(_), Some(_)) => "client_error",
+            (Err(_), None) => "no_answer",
+        };
+        metrics::counter!("scim_bridge_vendor_calls_total", "vendor" => self.spec.name, "outcome" => class).increment(1);
+        metrics::histogram!("scim_bridge_vendor_call_duration_seconds", "vendor" => self.spec.name)
+            .record(elapsed_ms as f64 / 1000.0);
+        if status == Some(429) {
+            metrics::counter!("scim_bridge_vendor_rate_limited_total", "vendor" => self.spec.name)
+                .increment(1);
+        }
         log.push(CallRecord {
             method: req.method.to_string(),
             path: shown,

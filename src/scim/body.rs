@@ -32,27 +32,42 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             if !(mime == "application/scim+json" || mime == "application/json") {
                 return Err(ScimError::status(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!("unsupported content type `{mime}`; send application/scim+json or application/json"),
+                    format!(
+                        "unsupported content type `{mime}`; send application/scim+json or application/json"
+                    ),
                 ));
             }
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
             if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ScimError::status(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the server accepts")
+                ScimError::status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is larger than the server accepts",
+                )
             } else {
-                ScimError::bad_request(ScimType::InvalidSyntax, format!("cannot read request body: {rej}"))
+                ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    format!("cannot read request body: {rej}"),
+                )
             }
         })?;
         if bytes.is_empty() {
-            return Err(ScimError::invalid_syntax("request body is empty; a JSON object is required"));
+            return Err(ScimError::invalid_syntax(
+                "request body is empty; a JSON object is required",
+            ));
         }
-        let v: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ScimError::invalid_syntax(format!("request body is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ScimError::invalid_syntax(format!("request body is not valid JSON: {e}"))
+        })?;
         if !v.is_object() {
-            return Err(ScimError::invalid_syntax("request body must be a JSON object"));
+            return Err(ScimError::invalid_syntax(
+                "request body must be a JSON object",
+            ));
         }
         if depth(&v) > MAX_DEPTH {
-            return Err(ScimError::invalid_syntax("request body is nested too deeply"));
+            return Err(ScimError::invalid_syntax(
+                "request body is nested too deeply",
+            ));
         }
         Ok(ScimJson(v))
     }
@@ -61,13 +76,23 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
 /// Parses `If-Match`: None when absent; `Some(None)` for `*`; `Some(Some(versions))` otherwise.
 /// ETags are `W/"<version>"`; an unparsable tag matches no version.
 pub fn if_match(headers: &axum::http::HeaderMap) -> Option<Option<Vec<i64>>> {
-    let v = headers.get(header::IF_MATCH)?.to_str().unwrap_or_default().trim();
+    let v = headers
+        .get(header::IF_MATCH)?
+        .to_str()
+        .unwrap_or_default()
+        .trim();
     if v == "*" {
         return Some(None);
     }
     let versions = v
         .split(',')
-        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().unwrap_or(-1))
+        .map(|t| {
+            t.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<i64>()
+                .unwrap_or(-1)
+        })
         .collect();
     Some(Some(versions))
 }

@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 
 use super::error::ScimError;
 use super::schema::{schema_document, schema_documents};
-use super::{ABNORMAL_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, USER_SCHEMA};
+use super::{
+    ABNORMAL_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, USER_SCHEMA,
+};
 
 pub fn service_provider_config(base: &str, max_results: u32) -> Value {
     json!({
@@ -71,5 +73,6 @@ pub fn schema(base: &str, id: &str, enriched: bool) -> Result<Value, ScimError> 
     if id == ABNORMAL_USER_SCHEMA && !enriched {
         return Err(ScimError::not_found(format!("schema `{id}` not found")));
     }
-    schema_document(id, base).ok_or_else(|| ScimError::not_found(format!("schema `{id}` not found")))
+    schema_document(id, base)
+        .ok_or_else(|| ScimError::not_found(format!("schema `{id}` not found")))
 }

@@ -18,12 +18,20 @@ use crate::state::AppState;
 /// A JSON response with the SCIM content type.
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     r
 }
 
 fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
-    let location = rendered.body.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str).map(str::to_owned);
+    let location = rendered
+        .body
+        .get("meta")
+        .and_then(|m| m.get("location"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut r = scim_json(status, &Value::Object(rendered.body));
     if let Ok(v) = HeaderValue::from_str(&etag(rendered.version)) {
         r.headers_mut().insert(header::ETAG, v);
@@ -37,7 +45,11 @@ fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
 }
 
 fn ctx<'a>(state: &'a AppState, t: &'a AuthedTarget, base: &BaseUrl) -> Ctx<'a> {
-    Ctx { state, target: &t.0, base: target_base(base, &t.0.name) }
+    Ctx {
+        state,
+        target: &t.0,
+        base: target_base(base, &t.0.name),
+    }
 }
 
 fn attrs(raw: Option<&str>) -> Result<ListParams, ScimError> {
@@ -46,43 +58,133 @@ fn attrs(raw: Option<&str>) -> Result<ListParams, ScimError> {
 
 macro_rules! resource_handlers {
     ($rt:expr, $list:ident, $search:ident, $create:ident, $get:ident, $put:ident, $patch:ident, $delete:ident) => {
-        pub async fn $list(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
+        pub async fn $list(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            RawQuery(q): RawQuery,
+        ) -> Result<Response, ScimError> {
             let p = ListParams::from_query(q.as_deref())?;
-            Ok(scim_json(StatusCode::OK, &ctx(&s, &t, &base).list($rt, &p).await?))
+            Ok(scim_json(
+                StatusCode::OK,
+                &ctx(&s, &t, &base).list($rt, &p).await?,
+            ))
         }
-        pub async fn $search(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, ScimJson(body): ScimJson) -> Result<Response, ScimError> {
+        pub async fn $search(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            ScimJson(body): ScimJson,
+        ) -> Result<Response, ScimError> {
             let p = ListParams::from_search(&body)?;
-            Ok(scim_json(StatusCode::OK, &ctx(&s, &t, &base).list($rt, &p).await?))
+            Ok(scim_json(
+                StatusCode::OK,
+                &ctx(&s, &t, &base).list($rt, &p).await?,
+            ))
         }
-        pub async fn $create(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, ScimJson(body): ScimJson) -> Result<Response, ScimError> {
-            Ok(with_resource(StatusCode::CREATED, ctx(&s, &t, &base).create($rt, &body).await?))
+        pub async fn $create(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            ScimJson(body): ScimJson,
+        ) -> Result<Response, ScimError> {
+            Ok(with_resource(
+                StatusCode::CREATED,
+                ctx(&s, &t, &base).create($rt, &body).await?,
+            ))
         }
-        pub async fn $get(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
+        pub async fn $get(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            Path((_, id)): Path<(String, String)>,
+            RawQuery(q): RawQuery,
+        ) -> Result<Response, ScimError> {
             let p = attrs(q.as_deref())?;
-            let r = ctx(&s, &t, &base).get($rt, &id, p.attributes.as_deref(), p.excluded.as_deref()).await?;
+            let r = ctx(&s, &t, &base)
+                .get($rt, &id, p.attributes.as_deref(), p.excluded.as_deref())
+                .await?;
             Ok(with_resource(StatusCode::OK, r))
         }
-        pub async fn $put(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>, headers: HeaderMap, ScimJson(body): ScimJson) -> Result<Response, ScimError> {
-            Ok(with_resource(StatusCode::OK, ctx(&s, &t, &base).replace($rt, &id, &body, if_match(&headers)).await?))
+        pub async fn $put(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            Path((_, id)): Path<(String, String)>,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> Result<Response, ScimError> {
+            Ok(with_resource(
+                StatusCode::OK,
+                ctx(&s, &t, &base)
+                    .replace($rt, &id, &body, if_match(&headers))
+                    .await?,
+            ))
         }
-        pub async fn $patch(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>, headers: HeaderMap, ScimJson(body): ScimJson) -> Result<Response, ScimError> {
-            Ok(with_resource(StatusCode::OK, ctx(&s, &t, &base).patch($rt, &id, &body, if_match(&headers)).await?))
+        pub async fn $patch(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            Path((_, id)): Path<(String, String)>,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> Result<Response, ScimError> {
+            Ok(with_resource(
+                StatusCode::OK,
+                ctx(&s, &t, &base)
+                    .patch($rt, &id, &body, if_match(&headers))
+                    .await?,
+            ))
         }
-        pub async fn $delete(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
-            ctx(&s, &t, &base).delete($rt, &id, if_match(&headers)).await?;
+        pub async fn $delete(
+            State(s): State<AppState>,
+            Extension(t): Extension<AuthedTarget>,
+            base: BaseUrl,
+            Path((_, id)): Path<(String, String)>,
+            headers: HeaderMap,
+        ) -> Result<Response, ScimError> {
+            ctx(&s, &t, &base)
+                .delete($rt, &id, if_match(&headers))
+                .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
     };
 }
 
-resource_handlers!(ResourceType::User, list_users, search_users, create_user, get_user, put_user, patch_user, delete_user);
-resource_handlers!(ResourceType::Group, list_groups, search_groups, create_group, get_group, put_group, patch_group, delete_group);
+resource_handlers!(
+    ResourceType::User,
+    list_users,
+    search_users,
+    create_user,
+    get_user,
+    put_user,
+    patch_user,
+    delete_user
+);
+resource_handlers!(
+    ResourceType::Group,
+    list_groups,
+    search_groups,
+    create_group,
+    get_group,
+    put_group,
+    patch_group,
+    delete_group
+);
 
 /// `POST /.search` at the root: Users then Groups, paged across both.
-pub async fn search_root(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl, ScimJson(body): ScimJson) -> Result<Response, ScimError> {
+pub async fn search_root(
+    State(s): State<AppState>,
+    Extension(t): Extension<AuthedTarget>,
+    base: BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
     let p = ListParams::from_search(&body)?;
     let c = ctx(&s, &t, &base);
-    let count = p.count.unwrap_or(i64::from(s.config.default_page_size)).clamp(0, i64::from(s.config.max_page_size));
+    let count = p
+        .count
+        .unwrap_or(i64::from(s.config.default_page_size))
+        .clamp(0, i64::from(s.config.max_page_size));
     let start = p.start_index.unwrap_or(1).max(1);
     // A filter naming an attribute one type lacks matches nothing of that type.
     let mut probe = p.clone();
@@ -102,20 +204,24 @@ pub async fn search_root(State(s): State<AppState>, Extension(t): Extension<Auth
         q.count = Some(remaining);
         resources.extend(items_of(c_list(&c, ResourceType::Group, &q).await?));
     }
-    Ok(scim_json(StatusCode::OK, &json!({
-        "schemas": [super::LIST_RESPONSE_SCHEMA],
-        "totalResults": users_total + groups_total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [super::LIST_RESPONSE_SCHEMA],
+            "totalResults": users_total + groups_total,
+            "startIndex": start,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    ))
 }
 
 async fn c_list(c: &Ctx<'_>, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
     match c.list(rt, p).await {
-        Err(ScimError::Client { scim_type: Some(super::error::ScimType::InvalidFilter), .. }) if p.filter.is_some() => {
-            Ok(json!({"totalResults": 0, "Resources": []}))
-        }
+        Err(ScimError::Client {
+            scim_type: Some(super::error::ScimType::InvalidFilter),
+            ..
+        }) if p.filter.is_some() => Ok(json!({"totalResults": 0, "Resources": []})),
         other => other,
     }
 }
@@ -131,17 +237,34 @@ fn items_of(mut v: Value) -> Vec<Value> {
     }
 }
 
-pub async fn service_provider_config(State(s): State<AppState>, Extension(t): Extension<AuthedTarget>, base: BaseUrl) -> Response {
+pub async fn service_provider_config(
+    State(s): State<AppState>,
+    Extension(t): Extension<AuthedTarget>,
+    base: BaseUrl,
+) -> Response {
     let b = target_base(&base, &t.0.name);
-    scim_json(StatusCode::OK, &discovery::service_provider_config(&b, s.config.max_page_size))
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&b, s.config.max_page_size),
+    )
 }
 
 pub async fn resource_types(Extension(t): Extension<AuthedTarget>, base: BaseUrl) -> Response {
     let b = target_base(&base, &t.0.name);
-    scim_json(StatusCode::OK, &discovery::list_response(discovery::resource_types(&b, t.0.enrichment_source.is_some())))
+    scim_json(
+        StatusCode::OK,
+        &discovery::list_response(discovery::resource_types(
+            &b,
+            t.0.enrichment_source.is_some(),
+        )),
+    )
 }
 
-pub async fn resource_type(Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>) -> Result<Response, ScimError> {
+pub async fn resource_type(
+    Extension(t): Extension<AuthedTarget>,
+    base: BaseUrl,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ScimError> {
     let b = target_base(&base, &t.0.name);
     discovery::resource_types(&b, t.0.enrichment_source.is_some())
         .into_iter()
@@ -152,17 +275,30 @@ pub async fn resource_type(Extension(t): Extension<AuthedTarget>, base: BaseUrl,
 
 pub async fn schemas(Extension(t): Extension<AuthedTarget>, base: BaseUrl) -> Response {
     let b = target_base(&base, &t.0.name);
-    scim_json(StatusCode::OK, &discovery::list_response(discovery::schemas(&b, t.0.enrichment_source.is_some())))
+    scim_json(
+        StatusCode::OK,
+        &discovery::list_response(discovery::schemas(&b, t.0.enrichment_source.is_some())),
+    )
 }
 
-pub async fn schema(Extension(t): Extension<AuthedTarget>, base: BaseUrl, Path((_, id)): Path<(String, String)>) -> Result<Response, ScimError> {
+pub async fn schema(
+    Extension(t): Extension<AuthedTarget>,
+    base: BaseUrl,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ScimError> {
     let b = target_base(&base, &t.0.name);
-    Ok(scim_json(StatusCode::OK, &discovery::schema(&b, &id, t.0.enrichment_source.is_some())?))
+    Ok(scim_json(
+        StatusCode::OK,
+        &discovery::schema(&b, &id, t.0.enrichment_source.is_some())?,
+    ))
 }
 
 /// `/Me`, `/Bulk`: not supported, said plainly.
 pub async fn not_implemented() -> ScimError {
-    ScimError::status(StatusCode::NOT_IMPLEMENTED, "not supported by this server (see /ServiceProviderConfig)")
+    ScimError::status(
+        StatusCode::NOT_IMPLEMENTED,
+        "not supported by this server (see /ServiceProviderConfig)",
+    )
 }
 
 pub async fn not_found() -> ScimError {
@@ -170,5 +306,8 @@ pub async fn not_found() -> ScimError {
 }
 
 pub async fn method_not_allowed() -> ScimError {
-    ScimError::status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
+    ScimError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint",
+    )
 }

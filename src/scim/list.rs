@@ -34,16 +34,29 @@ impl ListParams {
     /// From a raw query string (`?filter=…&startIndex=…`), parameter names case-insensitive.
     pub fn from_query(raw: Option<&str>) -> Result<ListParams, ScimError> {
         let mut p = ListParams::default();
-        let pairs: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-            .collect();
-        p.filter = pairs.get("filter").cloned().filter(|f| !f.trim().is_empty());
-        p.start_index = pairs.get("startindex").map(|v| int_param("startIndex", v)).transpose()?;
-        p.count = pairs.get("count").map(|v| int_param("count", v)).transpose()?;
+        let pairs: HashMap<String, String> =
+            url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect();
+        p.filter = pairs
+            .get("filter")
+            .cloned()
+            .filter(|f| !f.trim().is_empty());
+        p.start_index = pairs
+            .get("startindex")
+            .map(|v| int_param("startIndex", v))
+            .transpose()?;
+        p.count = pairs
+            .get("count")
+            .map(|v| int_param("count", v))
+            .transpose()?;
         p.sort_by = pairs.get("sortby").cloned().filter(|s| !s.is_empty());
         p.sort_order = pairs.get("sortorder").cloned();
         p.attributes = pairs.get("attributes").cloned().filter(|s| !s.is_empty());
-        p.excluded = pairs.get("excludedattributes").cloned().filter(|s| !s.is_empty());
+        p.excluded = pairs
+            .get("excludedattributes")
+            .cloned()
+            .filter(|s| !s.is_empty());
         Ok(p)
     }
 
@@ -54,9 +67,14 @@ impl ListParams {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(Value::Array(a)) => Ok(Some(
-                    a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                 )),
-                Some(_) => Err(ScimError::invalid_value(format!("`{k}` must be a string or an array of strings"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "`{k}` must be a string or an array of strings"
+                ))),
             }
         };
         let int = |k: &str| -> Result<Option<i64>, ScimError> {
@@ -67,7 +85,9 @@ impl ListParams {
                     .map(Some)
                     .ok_or_else(|| ScimError::invalid_value(format!("`{k}` must be an integer"))),
                 Some(Value::String(s)) => int_param(k, s).map(Some),
-                Some(_) => Err(ScimError::invalid_value(format!("`{k}` must be an integer"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "`{k}` must be an integer"
+                ))),
             }
         };
         Ok(ListParams {
@@ -87,8 +107,11 @@ fn wants(attr: &str, attributes: Option<&str>, excluded: Option<&str>) -> bool {
         list.is_some_and(|l| {
             l.split(',').any(|a| {
                 let a = a.trim();
-                a.eq_ignore_ascii_case(attr) || a.to_ascii_lowercase().ends_with(&format!(":{}", attr.to_ascii_lowercase()))
-                    || a.to_ascii_lowercase().starts_with(&format!("{}.", attr.to_ascii_lowercase()))
+                a.eq_ignore_ascii_case(attr)
+                    || a.to_ascii_lowercase()
+                        .ends_with(&format!(":{}", attr.to_ascii_lowercase()))
+                    || a.to_ascii_lowercase()
+                        .starts_with(&format!("{}.", attr.to_ascii_lowercase()))
             })
         })
     };
@@ -101,7 +124,10 @@ fn wants(attr: &str, attributes: Option<&str>, excluded: Option<&str>) -> bool {
 impl Ctx<'_> {
     pub async fn list(&self, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
         let max = i64::from(self.state.config.max_page_size);
-        let count = p.count.unwrap_or(i64::from(self.state.config.default_page_size)).clamp(0, max);
+        let count = p
+            .count
+            .unwrap_or(i64::from(self.state.config.default_page_size))
+            .clamp(0, max);
         let start = p.start_index.unwrap_or(1).max(1);
         let source = self.target.enrichment_source.as_deref();
         let enriched = source.is_some() && rt == ResourceType::User;
@@ -111,12 +137,29 @@ impl Ctx<'_> {
             enrichment_joined: enriched,
             first_placeholder: ListQuery::first_filter_placeholder(enriched),
         };
-        let filter = p.filter.as_deref().map(|f| compile_filter(f, &fctx)).transpose()?;
-        let sort = p.sort_by.as_deref().map(|s| compile_sort(s, &fctx)).transpose()?;
-        let descending = match p.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let filter = p
+            .filter
+            .as_deref()
+            .map(|f| compile_filter(f, &fctx))
+            .transpose()?;
+        let sort = p
+            .sort_by
+            .as_deref()
+            .map(|s| compile_sort(s, &fctx))
+            .transpose()?;
+        let descending = match p
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("ascending") | Some("") => false,
             Some("descending") => true,
-            Some(o) => return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, got `{o}`"))),
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be ascending or descending, got `{o}`"
+                )));
+            }
         };
         let q = ListQuery {
             target: &self.target.name,
@@ -134,7 +177,9 @@ impl Ctx<'_> {
             ResourceType::Group => "members",
         };
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut links = if wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref()) && !ids.is_empty() {
+        let mut links = if wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref())
+            && !ids.is_empty()
+        {
             match rt {
                 ResourceType::User => self.state.store.groups_of(&self.target.name, &ids).await?,
                 ResourceType::Group => self.state.store.members_of(&self.target.name, &ids).await?,
@@ -146,7 +191,12 @@ impl Ctx<'_> {
         for r in &rows {
             let l = links.remove(&r.id).unwrap_or_default();
             let mut body = render(r, &self.base, Some(&l), enriched);
-            project(rt, &mut body, p.attributes.as_deref(), p.excluded.as_deref())?;
+            project(
+                rt,
+                &mut body,
+                p.attributes.as_deref(),
+                p.excluded.as_deref(),
+            )?;
             resources.push(Value::Object(body));
         }
         Ok(json!({

@@ -18,7 +18,10 @@ pub struct BaseUrl(pub String);
 impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(u) = &state.config.public_url {
             return Ok(BaseUrl(u.trim_end_matches('/').to_string()));
         }
@@ -26,7 +29,10 @@ impl FromRequestParts<AppState> for BaseUrl {
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
             .unwrap_or("localhost");
         Ok(BaseUrl(format!("http://{host}")))
     }
@@ -41,7 +47,12 @@ pub fn target_base(base: &BaseUrl, target: &str) -> String {
 pub type Links = Vec<(String, Option<String>)>;
 
 /// Builds the full resource JSON.
-pub fn render(r: &StoredResource, base: &str, links: Option<&Links>, enriched: bool) -> Map<String, Value> {
+pub fn render(
+    r: &StoredResource,
+    base: &str,
+    links: Option<&Links>,
+    enriched: bool,
+) -> Map<String, Value> {
     let mut out = Map::new();
     let mut schemas: Vec<Value> = r
         .data
@@ -68,7 +79,10 @@ pub fn render(r: &StoredResource, base: &str, links: Option<&Links>, enriched: b
             }
             if enriched && let Some(e) = &r.enrichment {
                 schemas.push(json!(ABNORMAL_USER_SCHEMA));
-                out.insert(ABNORMAL_USER_SCHEMA.into(), Value::Object(enrichment_json(e)));
+                out.insert(
+                    ABNORMAL_USER_SCHEMA.into(),
+                    Value::Object(enrichment_json(e)),
+                );
             }
         }
         ResourceType::Group => {

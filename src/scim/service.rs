@@ -3,12 +3,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ResourceType;
 use super::canonical::canonicalize;
 use super::error::ScimError;
 use super::patch::{apply_patch, parse_patch};
 use super::projection::project;
 use super::render::{Links, render};
-use super::ResourceType;
 use crate::state::{AppState, TargetInfo};
 use crate::store::StoreError;
 use crate::store::resources::{ResourceWrite, StoredResource};
@@ -60,9 +60,16 @@ pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<String>, ScimErr
                 .get("value")
                 .and_then(Value::as_str)
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| ScimError::invalid_value("every member needs a `value` (the member's id)"))?;
-            if m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group")) {
-                return Err(ScimError::invalid_value("nested groups are not supported: members must be users"));
+                .ok_or_else(|| {
+                    ScimError::invalid_value("every member needs a `value` (the member's id)")
+                })?;
+            if m.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("group"))
+            {
+                return Err(ScimError::invalid_value(
+                    "nested groups are not supported: members must be users",
+                ));
             }
             if !ids.iter().any(|x| x == id) {
                 ids.push(id.to_string());
@@ -95,11 +102,19 @@ impl Ctx<'_> {
         Ok(m.remove(&r.id).unwrap_or_default())
     }
 
-    pub async fn show(&self, r: &StoredResource, attrs: Option<&str>, excluded: Option<&str>) -> Result<Rendered, ScimError> {
+    pub async fn show(
+        &self,
+        r: &StoredResource,
+        attrs: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Rendered, ScimError> {
         let links = self.links(r).await?;
         let mut body = render(r, &self.base, Some(&links), self.enrichment().is_some());
         project(r.resource_type, &mut body, attrs, excluded)?;
-        Ok(Rendered { body, version: r.version })
+        Ok(Rendered {
+            body,
+            version: r.version,
+        })
     }
 
     async fn load(&self, rt: ResourceType, id: &str) -> Result<StoredResource, ScimError> {
@@ -110,7 +125,13 @@ impl Ctx<'_> {
             .ok_or_else(|| not_found(rt, id))
     }
 
-    pub async fn get(&self, rt: ResourceType, id: &str, attrs: Option<&str>, excluded: Option<&str>) -> Result<Rendered, ScimError> {
+    pub async fn get(
+        &self,
+        rt: ResourceType,
+        id: &str,
+        attrs: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Rendered, ScimError> {
         let r = self.load(rt, id).await?;
         self.show(&r, attrs, excluded).await
     }
@@ -141,14 +162,22 @@ impl Ctx<'_> {
     /// Checks `If-Match` against the current version; returns the version to write against.
     fn precondition(if_match: &Option<Option<Vec<i64>>>, current: i64) -> Result<(), ScimError> {
         match if_match {
-            Some(Some(versions)) if !versions.contains(&current) => Err(ScimError::precondition_failed(
-                format!("If-Match does not match the current version W/\"{current}\""),
-            )),
+            Some(Some(versions)) if !versions.contains(&current) => {
+                Err(ScimError::precondition_failed(format!(
+                    "If-Match does not match the current version W/\"{current}\""
+                )))
+            }
             _ => Ok(()),
         }
     }
 
-    pub async fn replace(&self, rt: ResourceType, id: &str, body: &Value, if_match: Option<Option<Vec<i64>>>) -> Result<Rendered, ScimError> {
+    pub async fn replace(
+        &self,
+        rt: ResourceType,
+        id: &str,
+        body: &Value,
+        if_match: Option<Option<Vec<i64>>>,
+    ) -> Result<Rendered, ScimError> {
         let mut doc = canonicalize(rt, body)?;
         strip_server_keys(&mut doc);
         let members = match rt {
@@ -175,7 +204,13 @@ impl Ctx<'_> {
 
     /// Applies a PatchOp message. Concurrent writers are handled optimistically: the patch is
     /// re-applied to the newest version (unless the client pinned one with If-Match).
-    pub async fn patch(&self, rt: ResourceType, id: &str, body: &Value, if_match: Option<Option<Vec<i64>>>) -> Result<Rendered, ScimError> {
+    pub async fn patch(
+        &self,
+        rt: ResourceType,
+        id: &str,
+        body: &Value,
+        if_match: Option<Option<Vec<i64>>>,
+    ) -> Result<Rendered, ScimError> {
         let ops = parse_patch(body)?;
         for _ in 0..5 {
             let cur = self.load(rt, id).await?;
@@ -185,7 +220,10 @@ impl Ctx<'_> {
             let old_members = match rt {
                 ResourceType::Group => {
                     let links = self.links(&cur).await?;
-                    let arr: Vec<Value> = links.iter().map(|(v, d)| json!({"value": v, "display": d})).collect();
+                    let arr: Vec<Value> = links
+                        .iter()
+                        .map(|(v, d)| json!({"value": v, "display": d}))
+                        .collect();
                     doc.insert("members".into(), Value::Array(arr));
                     Some(links.into_iter().map(|(v, _)| v).collect::<Vec<_>>())
                 }
@@ -210,7 +248,12 @@ impl Ctx<'_> {
                 now_ms: self.state.clock.now_ms(),
                 method: "PATCH",
             };
-            match self.state.store.replace_resource(&w, Some(cur.version)).await {
+            match self
+                .state
+                .store
+                .replace_resource(&w, Some(cur.version))
+                .await
+            {
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
                 Err(e) => return Err(e.into()),
                 Ok(_) => {
@@ -226,7 +269,12 @@ impl Ctx<'_> {
         ))
     }
 
-    pub async fn delete(&self, rt: ResourceType, id: &str, if_match: Option<Option<Vec<i64>>>) -> Result<(), ScimError> {
+    pub async fn delete(
+        &self,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<Option<Vec<i64>>>,
+    ) -> Result<(), ScimError> {
         let expected = match &if_match {
             Some(_) => {
                 let cur = self.load(rt, id).await?;
@@ -236,7 +284,12 @@ impl Ctx<'_> {
             None => None,
         };
         let now = self.state.clock.now_ms();
-        match self.state.store.delete_resource(&self.target.name, rt, id, expected, now).await {
+        match self
+            .state
+            .store
+            .delete_resource(&self.target.name, rt, id, expected, now)
+            .await
+        {
             Err(StoreError::NotFound) => Err(not_found(rt, id)),
             Err(e) => Err(e.into()),
             Ok(()) => {

@@ -94,7 +94,10 @@ impl Store {
     }
 
     /// The stored fingerprint per email of a source (to skip unchanged accounts).
-    pub async fn enrichment_fingerprints(&self, source: &str) -> StoreResult<std::collections::HashMap<String, String>> {
+    pub async fn enrichment_fingerprints(
+        &self,
+        source: &str,
+    ) -> StoreResult<std::collections::HashMap<String, String>> {
         with_pool!(self, p => {
             let rows = sqlx::query("SELECT email_lc, fingerprint FROM enrichment_accounts WHERE source = $1")
                 .bind(source).fetch_all(p).await?;
@@ -129,7 +132,10 @@ impl Store {
     }
 
     /// (last successful sweep, last error) of a source.
-    pub async fn enrichment_status(&self, source: &str) -> StoreResult<Option<(Option<String>, Option<String>)>> {
+    pub async fn enrichment_status(
+        &self,
+        source: &str,
+    ) -> StoreResult<Option<(Option<String>, Option<String>)>> {
         with_pool!(self, p => {
             let r = sqlx::query("SELECT last_sweep, last_error FROM enrichment_status WHERE source = $1")
                 .bind(source).fetch_optional(p).await?;

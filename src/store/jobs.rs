@@ -126,10 +126,7 @@ pub enum JobResult {
         note: Option<String>,
     },
     /// Try again at `next_attempt_ms`.
-    Retry {
-        error: String,
-        next_attempt_ms: i64,
-    },
+    Retry { error: String, next_attempt_ms: i64 },
     /// Give up until the resource changes or an admin retries.
     Failed { error: String },
 }

@@ -86,7 +86,12 @@ macro_rules! row_to_mapping {
 }
 
 impl Store {
-    pub async fn get_mapping(&self, target: &str, rt: &str, id: &str) -> StoreResult<Option<MappingRow>> {
+    pub async fn get_mapping(
+        &self,
+        target: &str,
+        rt: &str,
+        id: &str,
+    ) -> StoreResult<Option<MappingRow>> {
         let sql = format!(
             "SELECT {MAPPING_COLUMNS} FROM sync_mappings WHERE target = $1 AND resource_type = $2 AND resource_id = $3"
         );
@@ -111,7 +116,11 @@ impl Store {
             conds.push(format!("state = ${}", binds.len()));
         }
         if let Some(q) = &f.search {
-            let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = q
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             binds.push(format!("%{escaped}%"));
             let like = binds.len();
             binds.push(q.clone());
@@ -144,7 +153,11 @@ impl Store {
     }
 
     /// Mappings matching a SCIM id, a userName/displayName (case-insensitive) or a vendor id.
-    pub async fn find_mappings(&self, key: &str, target: Option<&str>) -> StoreResult<Vec<MappingRow>> {
+    pub async fn find_mappings(
+        &self,
+        key: &str,
+        target: Option<&str>,
+    ) -> StoreResult<Vec<MappingRow>> {
         let sql = format!(
             "SELECT {MAPPING_COLUMNS} FROM sync_mappings WHERE (resource_id = $1 OR lower(scim_key) = $2 OR vendor_id = $1 \
              OR lower(vendor_key) = $2) AND ($3 = '' OR target = $3) ORDER BY target, resource_type LIMIT 100"
@@ -159,7 +172,12 @@ impl Store {
     }
 
     /// The newest `limit` history events of a resource, oldest first.
-    pub async fn history(&self, target: &str, id: &str, limit: i64) -> StoreResult<Vec<HistoryRow>> {
+    pub async fn history(
+        &self,
+        target: &str,
+        id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<HistoryRow>> {
         with_pool!(self, p => {
             let rows = sqlx::query(
                 "SELECT id, at, kind, method, path, status, message FROM sync_history \
@@ -226,7 +244,11 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<u64> {
         use super::resources::BeginWrite;
-        let state_cond = if resource_id.is_some() { "1 = 1" } else { "state IN ('failed', 'retrying')" };
+        let state_cond = if resource_id.is_some() {
+            "1 = 1"
+        } else {
+            "state IN ('failed', 'retrying')"
+        };
         let sql = format!(
             "SELECT target, resource_type, resource_id FROM sync_mappings \
              WHERE {state_cond} AND ($1 = '' OR target = $1) AND ($2 = '' OR resource_id = $2)"

@@ -97,7 +97,8 @@ impl From<sqlx::Error> for StoreError {
             }
             // Postgres: admin shutdown / cannot connect now / connection failure classes.
             sqlx::Error::Database(d)
-                if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+                if d.code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
             {
                 StoreError::Unavailable(d.message().to_string())
             }

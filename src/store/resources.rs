@@ -110,7 +110,8 @@ fn conflict_message(rt: ResourceType, data: &Map<String, Value>) -> String {
 
 /// The select list for resources, with the enrichment columns when joined.
 pub(crate) fn select_list(enriched: bool) -> String {
-    let mut s = String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
+    let mut s =
+        String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
     if enriched {
         for c in ENRICHMENT_COLUMNS {
             s.push_str(", en.");
@@ -141,7 +142,6 @@ macro_rules! row_to_resource {
         }
     }};
 }
-
 
 /// List / search parameters, with the filter already compiled to SQL.
 #[derive(Debug, Clone)]
@@ -199,7 +199,10 @@ impl Store {
     }
 
     /// One page and the exact total.
-    pub async fn list_resources(&self, q: &ListQuery<'_>) -> StoreResult<(i64, Vec<StoredResource>)> {
+    pub async fn list_resources(
+        &self,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(i64, Vec<StoredResource>)> {
         let enriched = q.enrichment_source.is_some() && q.resource_type == ResourceType::User;
         let join = if enriched {
             "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc"
@@ -261,15 +264,11 @@ impl Store {
             .bind(&d.display_name_lc).bind(&d.email_lc).bind(d.active).bind(&d.label)
             .bind(Json(w.data)).bind(&created)
             .execute(&mut *tx).await;
-            match res {
-                Err(e) => {
-                    let e = StoreError::from(e);
-                    return Err(match e {
-                        StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
-                        other => other,
-                    });
-                }
-                Ok(_) => {}
+            if let Err(e) = res {
+                return Err(match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
+                    other => other,
+                });
             }
             if let Some(members) = w.members {
                 check_members!(&mut *tx, w.target, members);
@@ -480,7 +479,8 @@ pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
 }
 
 impl BeginWrite for sqlx::PgPool {

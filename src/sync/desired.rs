@@ -81,7 +81,11 @@ mod tests {
             "roles": [{"value": "ROLE_VIEW"}, {"value": "ROLE_ADMIN", "primary": true}],
             "active": false
         });
-        let u = desired_user("id1", data.as_object().unwrap_or(&Map::new()), vec!["Admins".into()]);
+        let u = desired_user(
+            "id1",
+            data.as_object().unwrap_or(&Map::new()),
+            vec!["Admins".into()],
+        );
         assert_eq!(u.email.as_deref(), Some("jane@corp.example"));
         assert_eq!(u.roles, vec!["ROLE_ADMIN", "ROLE_VIEW"]);
         assert_eq!(u.phone.as_deref(), Some("+1 555 0100"));

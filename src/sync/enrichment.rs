@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, rfc3339_ms};
-use crate::connectors::abnormal::{AbnormalClient, AccountDetail, AccountCase};
+use crate::connectors::abnormal::{AbnormalClient, AccountCase, AccountDetail};
 use crate::connectors::{CallLog, ConnectorError};
 use crate::store::Store;
 use crate::store::enrichment::EnrichmentRow;
@@ -145,16 +145,21 @@ pub async fn poll_loop(
                 tracing::info!(target_name = %source, seen, refreshed, "abnormal sweep done");
                 metrics::gauge!("scim_bridge_enrichment_last_sweep_timestamp_seconds", "target" => source.clone())
                     .set(now as f64 / 1000.0);
-                let _ = store.set_enrichment_status(&source, Some(&rfc3339_ms(now)), None, now).await;
+                let _ = store
+                    .set_enrichment_status(&source, Some(&rfc3339_ms(now)), None, now)
+                    .await;
                 interval
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
                 let now = clock.now_ms();
                 tracing::warn!(target_name = %source, error = %e, "abnormal sweep failed; last known values stay served");
-                let _ = store.set_enrichment_status(&source, None, Some(&e.to_string()), now).await;
+                let _ = store
+                    .set_enrichment_status(&source, None, Some(&e.to_string()), now)
+                    .await;
                 // Exponential backoff with full jitter, never longer than the interval.
-                let base = Duration::from_secs(2).saturating_mul(2u32.saturating_pow(failures.min(10)));
+                let base =
+                    Duration::from_secs(2).saturating_mul(2u32.saturating_pow(failures.min(10)));
                 let unit: f64 = rand::rng().random();
                 base.min(interval).mul_f64(unit).max(Duration::from_secs(1))
             }

@@ -32,10 +32,18 @@ impl AdaptiveLimiter {
     /// `rate` calls/s (None = unlimited), at most `concurrency` calls at once.
     pub fn new(rate: Option<f64>, concurrency: usize) -> Self {
         let max_rate = rate.unwrap_or(f64::INFINITY);
-        let burst = if max_rate.is_finite() { max_rate.clamp(1.0, 50.0) } else { 1.0 };
+        let burst = if max_rate.is_finite() {
+            max_rate.clamp(1.0, 50.0)
+        } else {
+            1.0
+        };
         Self {
             max_rate,
-            min_rate: if max_rate.is_finite() { (max_rate / 32.0).max(0.2) } else { 0.5 },
+            min_rate: if max_rate.is_finite() {
+                (max_rate / 32.0).max(0.2)
+            } else {
+                0.5
+            },
             burst,
             bucket: Mutex::new(Bucket {
                 rate: max_rate,
@@ -82,7 +90,11 @@ impl AdaptiveLimiter {
             }
             Some(s) if s < 500 && b.rate.is_finite() && b.rate < self.max_rate => {
                 // Additive increase: about +5% of the ceiling per success.
-                let step = if self.max_rate.is_finite() { self.max_rate / 20.0 } else { 1.0 };
+                let step = if self.max_rate.is_finite() {
+                    self.max_rate / 20.0
+                } else {
+                    1.0
+                };
                 b.rate = (b.rate + step).min(self.max_rate);
             }
             _ => {}
@@ -157,6 +169,8 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!third.is_finished());
         l.after(Some(200));
-        tokio::time::timeout(Duration::from_secs(1), third).await.ok();
+        tokio::time::timeout(Duration::from_secs(1), third)
+            .await
+            .ok();
     }
 }

@@ -25,7 +25,9 @@ impl RetryPolicy {
         let floor = self.base / 10;
         let d = jittered.max(floor);
         match retry_after {
-            Some(ra) => d.max(ra).min(self.max.max(ra.min(Duration::from_secs(3600)))),
+            Some(ra) => d
+                .max(ra)
+                .min(self.max.max(ra.min(Duration::from_secs(3600)))),
             None => d,
         }
     }
@@ -65,10 +67,19 @@ mod tests {
     #[test]
     fn retry_after_is_a_floor() {
         let p = policy();
-        assert_eq!(p.delay(0, Some(Duration::from_secs(30)), 0.1), Duration::from_secs(30));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(30)), 0.1),
+            Duration::from_secs(30)
+        );
         // Longer than our cap: honoured up to an hour.
-        assert_eq!(p.delay(0, Some(Duration::from_secs(120)), 0.1), Duration::from_secs(120));
-        assert_eq!(p.delay(0, Some(Duration::from_secs(99_999)), 0.1), Duration::from_secs(3600));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(120)), 0.1),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(99_999)), 0.1),
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]

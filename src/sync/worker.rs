@@ -54,7 +54,10 @@ impl Engine {
     }
 
     /// Starts `cfg.workers` worker tasks that run until `shutdown`.
-    pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn spawn(
+        self: &Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         (0..self.cfg.workers)
             .map(|i| {
                 let me = self.clone();
@@ -115,7 +118,11 @@ impl Engine {
         };
         let end = self.clock.now_ms();
         record_metrics(&job, &result);
-        if !self.store.finish_job(worker, &job, &calls, &result, end).await? {
+        if !self
+            .store
+            .finish_job(worker, &job, &calls, &result, end)
+            .await?
+        {
             tracing::warn!(target_name = %job.target, resource = %job.resource_id, "lease lost before finishing; another worker will redo the job");
         }
         Ok(true)
@@ -141,7 +148,12 @@ impl Engine {
             ));
         };
         let Some(kind) = ResourceType::parse(&job.resource_type) else {
-            return Ok((Vec::new(), JobResult::Failed { error: format!("unknown resource type {}", job.resource_type) }));
+            return Ok((
+                Vec::new(),
+                JobResult::Failed {
+                    error: format!("unknown resource type {}", job.resource_type),
+                },
+            ));
         };
         let link = self
             .store
@@ -177,7 +189,8 @@ impl Engine {
                     && o.link.vendor_id != link.vendor_id
                 {
                     // A member got (another) vendor account: its groups must re-send members.
-                    self.enqueue_groups_of(&job.target, &job.resource_id).await?;
+                    self.enqueue_groups_of(&job.target, &job.resource_id)
+                        .await?;
                 }
                 out
             }
@@ -195,13 +208,23 @@ impl Engine {
                 Some(r) => {
                     let d = desired_user(&r.id, &r.data, Vec::new());
                     let email = d.email.unwrap_or(d.user_name);
-                    super::enrichment::refresh_one(&self.store, client, &job.target, &email, &log, self.clock.as_ref())
-                        .await
-                        .map(|note| SyncOutcome {
-                            link: VendorLink { vendor_key: Some(email.to_lowercase()), ..VendorLink::default() },
-                            state: SyncState::Enrichment,
-                            note: Some(note),
-                        })
+                    super::enrichment::refresh_one(
+                        &self.store,
+                        client,
+                        &job.target,
+                        &email,
+                        &log,
+                        self.clock.as_ref(),
+                    )
+                    .await
+                    .map(|note| SyncOutcome {
+                        link: VendorLink {
+                            vendor_key: Some(email.to_lowercase()),
+                            ..VendorLink::default()
+                        },
+                        state: SyncState::Enrichment,
+                        note: Some(note),
+                    })
                 }
                 None => Ok(SyncOutcome {
                     link,
@@ -229,7 +252,11 @@ impl Engine {
     fn retry_or_give_up(&self, job: &Job, e: ConnectorError) -> JobResult {
         match e {
             ConnectorError::Permanent { message } => JobResult::Failed { error: message },
-            ConnectorError::Retryable { message, retry_after, .. } => {
+            ConnectorError::Retryable {
+                message,
+                retry_after,
+                ..
+            } => {
                 let attempts = u32::try_from(job.attempts).unwrap_or(0);
                 if self.policy.exhausted(attempts) {
                     JobResult::Failed {
@@ -270,7 +297,8 @@ fn record_metrics(job: &Job, result: &JobResult) {
     };
     metrics::counter!("scim_bridge_sync_jobs_total", "target" => job.target.clone(), "outcome" => outcome).increment(1);
     if matches!(result, JobResult::Retry { .. }) {
-        metrics::counter!("scim_bridge_sync_retries_total", "target" => job.target.clone()).increment(1);
+        metrics::counter!("scim_bridge_sync_retries_total", "target" => job.target.clone())
+            .increment(1);
     }
 }
 

@@ -7,17 +7,29 @@ use crate::both;
 use crate::helpers::*;
 
 async fn user(app: &TestApp, name: &str) -> String {
-    let (s, u) = app.scim_json(Method::POST, "t1", "/Users", Some(json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
-        "name": {"givenName": "G", "familyName": "M"}
-    }))).await;
+    let (s, u) = app
+        .scim_json(
+            Method::POST,
+            "t1",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+                "name": {"givenName": "G", "familyName": "M"}
+            })),
+        )
+        .await;
     assert_eq!(s, 201, "{u}");
     u["id"].as_str().unwrap().to_string()
 }
 
 fn member_ids(g: &Value) -> Vec<String> {
-    let mut v: Vec<String> = g["members"].as_array().cloned().unwrap_or_default().iter()
-        .map(|m| m["value"].as_str().unwrap_or_default().to_string()).collect();
+    let mut v: Vec<String> = g["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap_or_default().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -45,10 +57,28 @@ both!(okta_group_push_and_member_patches, |b| async move {
     assert_eq!(s, 200, "{g}");
     assert_eq!(member_ids(&g).len(), 3);
     // remove by filter
-    let (_, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}])))).await;
+    let (_, g) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(
+                json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+            )),
+        )
+        .await;
     assert!(!member_ids(&g).contains(&a));
     // Entra: remove by value array, capitalised op
-    let (_, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "Remove", "path": "members", "value": [{"value": c}]}])))).await;
+    let (_, g) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(
+                json!([{"op": "Remove", "path": "members", "value": [{"value": c}]}]),
+            )),
+        )
+        .await;
     assert_eq!(member_ids(&g), vec![bb.clone()]);
     // replace the whole list
     let (_, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "replace", "path": "members", "value": [{"value": a}, {"value": c}]}])))).await;
@@ -56,34 +86,76 @@ both!(okta_group_push_and_member_patches, |b| async move {
     want.sort();
     assert_eq!(member_ids(&g), want);
     // Okta's path-less rename carrying the id
-    let (s, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "replace", "value": {"id": gid, "displayName": "Eng"}}])))).await;
+    let (s, g) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(
+                json!([{"op": "replace", "value": {"id": gid, "displayName": "Eng"}}]),
+            )),
+        )
+        .await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(g["displayName"], "Eng");
     // the user shows its group (readOnly, derived)
-    let (_, u) = app.scim_json(Method::GET, "t1", &format!("/Users/{a}"), None).await;
+    let (_, u) = app
+        .scim_json(Method::GET, "t1", &format!("/Users/{a}"), None)
+        .await;
     assert_eq!(u["groups"][0]["value"], gid);
     assert_eq!(u["groups"][0]["display"], "Eng");
     // Entra: excludedAttributes=members and displayName filter
-    let (_, l) = app.scim_json(Method::GET, "t1", "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22eng%22", None).await;
+    let (_, l) = app
+        .scim_json(
+            Method::GET,
+            "t1",
+            "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22eng%22",
+            None,
+        )
+        .await;
     assert_eq!(l["totalResults"], 1, "{l}");
     assert!(l["Resources"][0].get("members").is_none(), "{l}");
     // member filter
-    let (_, l) = app.scim_json(Method::GET, "t1", &format!("/Groups?filter=members.value%20eq%20%22{c}%22"), None).await;
+    let (_, l) = app
+        .scim_json(
+            Method::GET,
+            "t1",
+            &format!("/Groups?filter=members.value%20eq%20%22{c}%22"),
+            None,
+        )
+        .await;
     assert_eq!(l["totalResults"], 1, "{l}");
     // duplicate displayName
     let (s, e) = app.scim_json(Method::POST, "t1", "/Groups", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "ENG"}))).await;
     assert_scim_error(s, &e, 409, Some("uniqueness"));
     // a deleted user leaves the group
-    assert_eq!(app.scim(Method::DELETE, "t1", &format!("/Users/{a}"), None).await.status(), 204);
+    assert_eq!(
+        app.scim(Method::DELETE, "t1", &format!("/Users/{a}"), None)
+            .await
+            .status(),
+        204
+    );
     let (_, g) = app.scim_json(Method::GET, "t1", &path, None).await;
     assert_eq!(member_ids(&g), vec![c.clone()]);
     // unknown member
-    let (s, e) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "add", "path": "members", "value": [{"value": "not-a-user"}]}])))).await;
+    let (s, e) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(
+                json!([{"op": "add", "path": "members", "value": [{"value": "not-a-user"}]}]),
+            )),
+        )
+        .await;
     assert_scim_error(s, &e, 400, Some("invalidValue"));
     // PUT then DELETE
     let (s, g) = app.scim_json(Method::PUT, "t1", &path, Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng2", "members": [{"value": bb}]}))).await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(member_ids(&g), vec![bb.clone()]);
-    assert_eq!(app.scim(Method::DELETE, "t1", &path, None).await.status(), 204);
+    assert_eq!(
+        app.scim(Method::DELETE, "t1", &path, None).await.status(),
+        204
+    );
     assert_eq!(app.scim(Method::GET, "t1", &path, None).await.status(), 404);
 });

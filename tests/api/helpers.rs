@@ -128,7 +128,14 @@ pub struct Spawn {
 
 impl Spawn {
     pub fn new(backend: Backend) -> Self {
-        Self { backend, extra_toml: String::new(), extra_tokens: vec![], background: false, clock: Arc::new(SystemClock), database_url: None }
+        Self {
+            backend,
+            extra_toml: String::new(),
+            extra_tokens: vec![],
+            background: false,
+            clock: Arc::new(SystemClock),
+            database_url: None,
+        }
     }
 }
 
@@ -138,17 +145,28 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_with(s: Spawn) -> TestApp {
     let mut tokens: HashMap<String, String> = HashMap::new();
-    for t in ["t1", "t2", "t2-rotated"].iter().map(|s| s.to_string()).chain(s.extra_tokens.iter().cloned()) {
-        tokens.insert(t.clone(), format!("tok-{t}-{}", uuid::Uuid::new_v4().simple()));
+    for t in ["t1", "t2", "t2-rotated"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(s.extra_tokens.iter().cloned())
+    {
+        tokens.insert(
+            t.clone(),
+            format!("tok-{t}-{}", uuid::Uuid::new_v4().simple()),
+        );
     }
     let admin_token = format!("admin-{}", uuid::Uuid::new_v4().simple());
     let admin_hash = hex::encode(scim_bridge::state::hash_token(&admin_token));
     let mut extra = s.extra_toml.clone();
     for (name, tok) in &tokens {
-        extra = extra.replace(&format!("{{token:{name}}}"), &hex::encode(scim_bridge::state::hash_token(tok)));
+        extra = extra.replace(
+            &format!("{{token:{name}}}"),
+            &hex::encode(scim_bridge::state::hash_token(tok)),
+        );
     }
     let toml = targets_toml(&tokens, &admin_hash, &extra);
-    let mut config = Config::from_toml_str(&toml).unwrap_or_else(|e| panic!("test config: {e}\n{toml}"));
+    let mut config =
+        Config::from_toml_str(&toml).unwrap_or_else(|e| panic!("test config: {e}\n{toml}"));
     let (url, tmp) = match (s.database_url, s.backend) {
         (Some(u), _) => (u, None),
         (None, Backend::Postgres) => (fresh_pg_database().await, None),
@@ -159,14 +177,33 @@ pub async fn spawn_with(s: Spawn) -> TestApp {
         }
     };
     config.database_url = SecretString::from(url.clone());
-    let store = Store::connect(&config.database_url, PoolOptions::default()).await.expect("connect test database");
-    store.migrate().await.expect("migrate");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let app = Application::build_with(config, store, listener, BuildOptions { clock: s.clock, background: s.background })
+    let store = Store::connect(&config.database_url, PoolOptions::default())
         .await
-        .expect("build app");
+        .expect("connect test database");
+    store.migrate().await.expect("migrate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let app = Application::build_with(
+        config,
+        store,
+        listener,
+        BuildOptions {
+            clock: s.clock,
+            background: s.background,
+        },
+    )
+    .await
+    .expect("build app");
     let base = format!("http://{}", app.addr);
-    TestApp { app, base, client: Client::new(), tokens, admin_token, _tmp: tmp }
+    TestApp {
+        app,
+        base,
+        client: Client::new(),
+        tokens,
+        admin_token,
+        _tmp: tmp,
+    }
 }
 
 impl TestApp {
@@ -175,15 +212,32 @@ impl TestApp {
     }
 
     /// A SCIM request with the target's token.
-    pub async fn scim(&self, method: Method, target: &str, path: &str, body: Option<Value>) -> Response {
-        let mut rb = self.client.request(method, self.url(target, path)).bearer_auth(&self.tokens[target]);
+    pub async fn scim(
+        &self,
+        method: Method,
+        target: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut rb = self
+            .client
+            .request(method, self.url(target, path))
+            .bearer_auth(&self.tokens[target]);
         if let Some(b) = body {
-            rb = rb.header("content-type", "application/scim+json").body(b.to_string());
+            rb = rb
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
         }
         rb.send().await.expect("request")
     }
 
-    pub async fn scim_json(&self, method: Method, target: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn scim_json(
+        &self,
+        method: Method,
+        target: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let r = self.scim(method, target, path, body).await;
         let status = r.status().as_u16();
         let text = r.text().await.unwrap_or_default();
@@ -191,7 +245,13 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.admin_token).send().await.expect("request");
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -204,7 +264,10 @@ impl TestApp {
 /// Asserts an RFC 7644 error body with the status (and scimType when given).
 pub fn assert_scim_error(status: u16, body: &Value, want: u16, scim_type: Option<&str>) {
     assert_eq!(status, want, "status; body: {body}");
-    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "error schema: {body}");
+    assert_eq!(
+        body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "error schema: {body}"
+    );
     assert_eq!(body["status"], want.to_string(), "status string: {body}");
     if let Some(t) = scim_type {
         assert_eq!(body["scimType"], t, "scimType: {body}");

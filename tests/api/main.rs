@@ -3,6 +3,7 @@
 mod helpers;
 
 mod conformance;
+mod delivery;
 mod errors;
 mod groups;
 mod outbox;

@@ -16,15 +16,27 @@ both!(write_commits_job_and_pending_mapping, |b| async move {
     let q = app.store().queue_stats(i64::MAX).await.unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!((q[0].target.as_str(), q[0].depth), ("t1", 1));
-    let m = app.store().get_mapping("t1", "User", id).await.unwrap().unwrap();
+    let m = app
+        .store()
+        .get_mapping("t1", "User", id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.state, "pending");
     assert_eq!(m.scim_key.as_deref(), Some("outbox@corp.example"));
     // Several writes coalesce into one job.
     for n in ["A", "B", "C"] {
-        let (s, _) = app.scim_json(Method::PATCH, "t1", &format!("/Users/{id}"), Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": n}]
-        }))).await;
+        let (s, _) = app
+            .scim_json(
+                Method::PATCH,
+                "t1",
+                &format!("/Users/{id}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "displayName", "value": n}]
+                })),
+            )
+            .await;
         assert_eq!(s, 200);
     }
     let q = app.store().queue_stats(i64::MAX).await.unwrap();
@@ -34,6 +46,12 @@ both!(write_commits_job_and_pending_mapping, |b| async move {
     assert_eq!(s, 200);
     assert_eq!(body["mapping"]["state"], "pending");
     assert!(body["history"].as_array().unwrap().len() >= 4, "{body}");
-    let r = app.client.get(format!("{}/admin/v1/mappings", app.base)).bearer_auth(&app.tokens["t1"]).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/admin/v1/mappings", app.base))
+        .bearer_auth(&app.tokens["t1"])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 });

@@ -35,7 +35,8 @@ use crate::config::{ContrastDisableMethod, ContrastGroupMethod, OnDelete, Target
 
 pub const DEFAULT_BASE_URL: &str = "https://app.contrastsecurity.com/Contrast/api/ng";
 /// Contrast's default page size.
-pub const PAGE_SIZE: u32 = 25;
+/// Contrast documents no maximum page size (default 25); 100 keeps lookups to few calls.
+pub const PAGE_SIZE: u32 = 100;
 /// Sanity cap on pages of one listing.
 const MAX_PAGES: u32 = 10_000;
 

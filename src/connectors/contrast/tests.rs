@@ -169,7 +169,13 @@ async fn create_looks_up_first_then_posts_golden_body() {
     assert_eq!(out.link.vendor_id.as_deref(), Some("new-1"));
     assert_eq!(out.link.vendor_key.as_deref(), Some("jane.doe@example.com"));
     let seen = d.requests();
-    assert!(seen[0].is("GET", "/Contrast/api/ng/org-1/users?offset=0&limit=25"));
+    assert!(seen[0].is(
+        "GET",
+        &format!(
+            "/Contrast/api/ng/org-1/users?offset=0&limit={}",
+            super::PAGE_SIZE
+        )
+    ));
     assert_eq!(seen[1].body, Some(fixture(CREATE)));
     // Headers: Basic base64(username:service_key), API-Key, Accept.
     let basic =
@@ -208,7 +214,7 @@ async fn create_without_user_id_relists() {
 
 #[tokio::test]
 async fn adopts_existing_user_across_pages_and_converges() {
-    let mut users: Vec<Value> = (0..25)
+    let mut users: Vec<Value> = (0..super::PAGE_SIZE)
         .map(|i| user(&format!("u{i}"), &format!("p{i}@x.com")))
         .collect();
     users.push(
@@ -225,7 +231,10 @@ async fn adopts_existing_user_across_pages_and_converges() {
     assert_eq!(out.link.vendor_id.as_deref(), Some("jane-id"));
     let seen = d.requests();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(seen[1].query("offset").as_deref(), Some("25"));
+    assert_eq!(
+        seen[1].query("offset").as_deref(),
+        Some(super::PAGE_SIZE.to_string().as_str())
+    );
     assert!(d.writes().is_empty(), "already matches: no PUT");
 }
 
@@ -365,7 +374,8 @@ async fn delete_mode_and_unlinked_delete() {
 
 #[tokio::test]
 async fn list_accounts_all_pages_and_success_false() {
-    let users: Vec<Value> = (0..60)
+    let n = super::PAGE_SIZE * 2 + 10;
+    let users: Vec<Value> = (0..n)
         .map(|i| user(&format!("u{i}"), &format!("p{i}@x.com")))
         .collect();
     let (d, _) = vendor(users, true).await;
@@ -373,9 +383,9 @@ async fn list_accounts_all_pages_and_success_false() {
         .list_accounts(&CallLog::default())
         .await
         .unwrap();
-    assert_eq!(all.len(), 60);
+    assert_eq!(all.len(), n as usize);
     assert_eq!(d.requests().len(), 3);
-    assert_eq!(all[59].key, "p59@x.com");
+    assert_eq!(all[n as usize - 1].key, format!("p{}@x.com", n - 1));
 
     let d =
         Double::start(|_| Reply::json(200, json!({"success": false, "messages": ["nope"]}))).await;

@@ -172,11 +172,16 @@ impl ContrastConnector {
         link: &VendorLink,
         log: &CallLog,
     ) -> Result<SyncOutcome, ConnectorError> {
-        let login = d
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| e.contains('@'))
+        // The Contrast username is the SCIM userName when it is an e-mail address (so a
+        // userName change is seen as the rename Contrast cannot do), else the primary e-mail.
+        let login = Some(d.user_name.trim())
+            .filter(|u| u.contains('@'))
+            .or_else(|| {
+                d.email
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| e.contains('@'))
+            })
             .ok_or_else(|| {
                 ConnectorError::permanent(format!(
                     "user {} has no e-mail address; Contrast usernames are e-mail addresses",

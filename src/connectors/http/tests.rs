@@ -229,6 +229,31 @@ async fn every_call_passes_the_gate() {
         gate.clone(),
     )
     .unwrap();
-    let _ = c.send(Request::get("/x"), &CallLog::default()).await;
+    let _ = c.send_once(Request::get("/x"), &CallLog::default()).await;
     assert_eq!(*gate.0.lock().unwrap(), vec![Some(0), Some(429)]);
+}
+
+#[tokio::test]
+async fn idempotent_gets_are_retried_within_a_call_writes_are_not() {
+    let d = Double::start(|_| Reply::raw(503, "")).await;
+    let gate = Arc::new(CountingGate(Default::default()));
+    let c = VendorHttp::new(
+        SPEC,
+        &d.base,
+        HeaderMap::new(),
+        Duration::from_secs(5),
+        gate.clone(),
+    )
+    .unwrap();
+    let log = CallLog::default();
+    assert!(c.send(Request::get("/x"), &log).await.is_err());
+    assert_eq!(
+        log.take().len(),
+        super::GET_ATTEMPTS as usize,
+        "every attempt recorded"
+    );
+    let mut post = Request::get("/x");
+    post.method = Method::POST;
+    assert!(c.send(post, &log).await.is_err());
+    assert_eq!(log.take().len(), 1, "writes are sent once");
 }
