@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod conformance;
 mod delivery;
 mod errors;
 mod groups;
