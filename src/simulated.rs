@@ -18,7 +18,7 @@ pub struct Simulators {
     pub servers: Vec<(String, SimServer)>,
 }
 
-/// Accounts the Abnormal simulator starts with (`person0@example.com` …).
+/// Accounts the Abnormal simulator starts with (`person1@example.com` … `person25@example.com`).
 pub const SIMULATED_ABNORMAL_PEOPLE: usize = 25;
 
 /// Starts one simulator per `simulate = true` target and rewrites its connection settings.
