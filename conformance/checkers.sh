@@ -126,11 +126,12 @@ PY
 
 run_backend sqlite "sqlite://$work/bridge.db"
 if [ -n "${DATABASE_URL:-}" ] && [[ "$DATABASE_URL" == postgres* ]]; then
-  db="scimtest_conformance_$$"
-  psql "$DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
-  pg_url=$(python3 -c "import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path='/$db').geturl())" "$DATABASE_URL")
-  run_backend postgres "$pg_url"
-  psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db" >/dev/null || true
+  # A fresh schema (no checkpoint, unlike CREATE/DROP DATABASE).
+  ns="scimtest_conformance_$$"
+  psql "$DATABASE_URL" -qc "CREATE SCHEMA $ns" >/dev/null
+  sep='?'; case "$DATABASE_URL" in *\?*) sep='&';; esac
+  run_backend postgres "${DATABASE_URL}${sep}options%5Bsearch_path%5D=$ns"
+  psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS $ns CASCADE" >/dev/null || true
 fi
 echo "conformance: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -13,6 +13,7 @@ use crate::state::{AppState, token_matches};
 
 pub mod api;
 pub mod gauges;
+pub mod page;
 
 /// Admin identity for audit logs: a short, non-reversible tag of the token's hash.
 #[derive(Debug, Clone)]
@@ -51,5 +52,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/retry", post(api::retry))
         .route("/queue", get(api::queue))
         .route_layer(from_fn_with_state(state, require_admin));
-    Router::new().nest("/admin/v1", api)
+    Router::new().nest("/admin/v1", api).merge(page::router())
 }

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin_page;
 mod conformance;
 mod delivery;
 mod enrichment;
