@@ -121,6 +121,14 @@ fn conflict_message(rt: ResourceType, data: &Map<String, Value>) -> String {
     }
 }
 
+/// A unique-index violation as the SCIM-facing message; other errors unchanged.
+fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
+        other => other,
+    }
+}
+
 /// The select list for resources, with the enrichment columns when joined.
 pub(crate) fn select_list(enriched: bool) -> String {
     let mut s =
@@ -278,10 +286,7 @@ impl Store {
             .bind(Json(w.data)).bind(&created)
             .execute(&mut *tx).await;
             if let Err(e) = res {
-                return Err(match StoreError::from(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
-                    other => other,
-                });
+                return Err(uniqueness(e, w));
             }
             if let Some(members) = w.members {
                 check_members!(&mut *tx, w.target, member_ids(members));
@@ -340,10 +345,7 @@ impl Store {
             .bind(Json(w.data)).bind(&now)
             .execute(&mut *tx).await;
             if let Err(e) = res {
-                return Err(match StoreError::from(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
-                    other => other,
-                });
+                return Err(uniqueness(e, w));
             }
             if let Some(members) = w.members {
                 check_members!(&mut *tx, w.target, member_ids(members));
