@@ -8,5 +8,6 @@ mod delivery;
 mod enrichment;
 mod errors;
 mod groups;
+mod metrics;
 mod outbox;
 mod users;

@@ -1,0 +1,102 @@
+//! `/metrics` after real traffic: the series operators alert on, and no secret or email.
+
+use reqwest::Method;
+use scim_bridge::sim::contrast::ContrastSim;
+
+use crate::delivery::{contrast_toml, drain, user_body};
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_requests_queue_vendor_calls_and_mappings_without_secrets() {
+    let sim = ContrastSim::default();
+    let server = sim.start().await.unwrap();
+    let mut s = Spawn::new(Backend::Sqlite);
+    s.extra_tokens = vec!["c".into()];
+    s.extra_toml = contrast_toml("c", &server.base_url(), "");
+    let app = spawn_with(s).await;
+    for i in 0..3 {
+        let (st, _) = app
+            .scim_json(
+                Method::POST,
+                "c",
+                "/Users",
+                Some(user_body(&format!("m{i}@corp.example"))),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    app.scim_json(
+        Method::POST,
+        "c",
+        "/Users",
+        Some(user_body("pending@corp.example")),
+    )
+    .await;
+    drain(&app).await;
+    app.scim_json(
+        Method::POST,
+        "c",
+        "/Users",
+        Some(user_body("queued@corp.example")),
+    )
+    .await;
+    scim_bridge::admin::gauges::refresh_once(app.store(), &scim_bridge::clock::SystemClock).await;
+    let body = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "scim_bridge_scim_requests_total",
+        "scim_bridge_scim_request_duration_seconds_bucket",
+        "scim_bridge_queue_depth",
+        "scim_bridge_queue_oldest_job_age_seconds",
+        "scim_bridge_vendor_calls_total",
+        "scim_bridge_vendor_call_duration_seconds_bucket",
+        "scim_bridge_sync_jobs_total",
+        "scim_bridge_mappings",
+    ] {
+        assert!(body.contains(series), "{series} missing from /metrics");
+    }
+    assert!(
+        body.contains("route=\"/scim/v2/{target}/Users\""),
+        "routes are templates, not paths"
+    );
+    for secret in [
+        "svc-key",
+        "api-key",
+        "@corp.example",
+        &app.tokens["c"],
+        &app.admin_token,
+    ] {
+        assert!(!body.contains(secret), "{secret} leaked into /metrics");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_migrating_at_once_apply_each_migration_once() {
+    use scim_bridge::store::{PoolOptions, Store};
+    use secrecy::SecretString;
+    let url = SecretString::from(fresh_pg_database().await);
+    let a = Store::connect(&url, PoolOptions::default()).await.unwrap();
+    let b = Store::connect(&url, PoolOptions::default()).await.unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.expect("first migrator");
+    rb.expect("second migrator");
+    let pool = sqlx::PgPool::connect(secrecy::ExposeSecret::expose_secret(&url))
+        .await
+        .unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(rows.len(), files, "each migration recorded once");
+}
