@@ -114,6 +114,7 @@ pub async fn dashboard(s: &AppState, f: &Filter, csrf: &str) -> Result<String, S
         ));
     }
     out.push_str("</table>");
+    out.push_str(&enrichment_status(s).await?);
     // Search.
     let sel = |v: &Option<String>, o: &str| {
         if v.as_deref() == Some(o) {
@@ -162,6 +163,39 @@ pub async fn dashboard(s: &AppState, f: &Filter, csrf: &str) -> Result<String, S
         ));
     }
     Ok(frame("Mappings", true, &out))
+}
+
+/// Last sweep and last error of each Abnormal source (a 403 or 429 shows here).
+async fn enrichment_status(s: &AppState) -> Result<String, StoreError> {
+    let mut sources: Vec<&String> = s
+        .targets
+        .values()
+        .filter(|t| t.kind == crate::config::TargetKind::Abnormal)
+        .map(|t| &t.name)
+        .collect();
+    if sources.is_empty() {
+        return Ok(String::new());
+    }
+    sources.sort();
+    let mut out = String::from(
+        "<h2>Abnormal enrichment</h2><table><tr><th>source</th><th>last full sweep</th><th>last error</th></tr>",
+    );
+    for src in sources {
+        let (sweep, err) = s
+            .store
+            .enrichment_status(src)
+            .await?
+            .unwrap_or((None, None));
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            esc(src),
+            opt(&sweep),
+            if err.is_some() { "failed" } else { "" },
+            opt(&err)
+        ));
+    }
+    out.push_str("</table>");
+    Ok(out)
 }
 
 fn mapping_table(rows: &[MappingRow]) -> String {
