@@ -347,3 +347,26 @@ both!(etags_and_if_match, |b| async move {
         .unwrap();
     assert_eq!(r.status(), 412, "old version no longer matches");
 });
+
+both!(
+    extension_objects_may_carry_their_own_schemas,
+    |b| async move {
+        // scim2-models serialises an extension object with its own `schemas` key.
+        let app = spawn_app(b).await;
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let mut body = jane("ext@corp.example");
+        body[ent] = json!({"schemas": [ent], "department": "R&D"});
+        body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ent]);
+        let (s, u) = app
+            .scim_json(Method::POST, "t1", "/Users", Some(body))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        assert_eq!(u[ent]["department"], "R&D");
+        let id = u["id"].as_str().unwrap();
+        let (s, p) = app.scim_json(Method::PATCH, "t1", &format!("/Users/{id}"), Some(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": ent, "value": {"schemas": [ent], "costCenter": "42"}}]}))).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p[ent]["costCenter"], "42");
+    }
+);
