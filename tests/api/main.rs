@@ -4,6 +4,7 @@ mod helpers;
 
 mod conformance;
 mod delivery;
+mod docs_commands;
 mod errors;
 mod groups;
 mod outbox;
