@@ -201,7 +201,7 @@ pub async fn run_scenario(
         }
     }
     if let Some(g) = contrast.groups().into_iter().find(|g| g.group_id == "g-1") {
-        let names: Vec<String> = g
+        let mut names: Vec<String> = g
             .users
             .iter()
             .map(|id| {
@@ -211,6 +211,7 @@ pub async fn run_scenario(
                     .unwrap_or_else(|| id.clone())
             })
             .collect();
+        names.sort();
         writeln!(
             out,
             "    Contrast access group {} ({}) members: {}",

@@ -307,3 +307,68 @@ fn demo_errors_say_what_to_do_next() {
         "{err}"
     );
 }
+
+/// The `curl` commands the demo prints, joined across `\` continuations.
+fn printed_curls(banner: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in banner.lines().map(str::trim) {
+        if cur.is_empty() && !line.starts_with("curl ") {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                cur.push_str(head);
+                cur.push(' ');
+            }
+            None => {
+                cur.push_str(line);
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_printed_curl_commands_work() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl is not installed: skipping the printed-curl check");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_path = dir.path().join("stdout.txt");
+    let data = dir.path().join("data").display().to_string();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir", &data])
+        .stdout(Stdio::from(std::fs::File::create(&out_path).expect("file")))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let start = Instant::now();
+    let banner = loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if text.contains("Serving until ctrl-c") || start.elapsed() > Duration::from_secs(20) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let curls = printed_curls(&banner);
+    let mut results = Vec::new();
+    for c in &curls {
+        let r = Command::new("sh").args(["-c", &format!("{c} -f")]).output();
+        results.push((c.clone(), r));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(curls.len() >= 5, "curl commands in:\n{banner}");
+    for (c, r) in results {
+        let r = r.expect("run sh");
+        let body = String::from_utf8_lossy(&r.stdout);
+        assert!(r.status.success(), "`{c}` failed: {body}");
+        assert!(body.starts_with('{'), "`{c}` answered {body}");
+        if c.contains("person7@example.com") {
+            assert!(body.contains("\"riskLevel\""), "Abnormal data: {body}");
+        }
+    }
+}
