@@ -10,8 +10,13 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+    init_logging_default(format, "info,sqlx=warn,hyper=warn,reqwest=warn");
+}
+
+/// Like [`init_logging`], with `default_filter` when `RUST_LOG` is not set.
+pub fn init_logging_default(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(FmtSpan::NONE)

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::LogFormat;
 
-mod admin_cmds;
+pub(crate) mod admin_cmds;
+mod demo;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -86,6 +87,9 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         people: usize,
     },
+    /// Try the bridge with no vendor account: SQLite, the three vendor simulators
+    /// in-process, fresh tokens, ready-to-paste curl commands.
+    Demo(demo::DemoArgs),
     /// Queue depth and oldest job per target.
     Queue {
         #[arg(long, short)]
@@ -196,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mappings { command, config } => admin_cmds::mappings(command, config).await,
         Command::Sync { command, config } => admin_cmds::sync(command, config).await,
         Command::Queue { config, json } => admin_cmds::queue(config, json).await,
+        Command::Demo(args) => demo::demo(args, log_format).await,
         Command::Simulate {
             vendor,
             listen,

@@ -103,19 +103,21 @@ impl Engine {
             return Ok(false);
         };
         let budget = self.cfg.lease.mul_f64(0.8);
-        let (calls, result) = match tokio::time::timeout(budget, self.process(&job)).await {
-            Ok(r) => r?,
-            Err(_) => (
-                Vec::new(),
-                self.retry_or_give_up(
-                    &job,
-                    ConnectorError::retryable(format!(
-                        "convergence took longer than {}s; will retry",
-                        budget.as_secs()
-                    )),
+        let (calls, result, new_account) =
+            match tokio::time::timeout(budget, self.process(&job)).await {
+                Ok(r) => r?,
+                Err(_) => (
+                    Vec::new(),
+                    self.retry_or_give_up(
+                        &job,
+                        ConnectorError::retryable(format!(
+                            "convergence took longer than {}s; will retry",
+                            budget.as_secs()
+                        )),
+                    ),
+                    false,
                 ),
-            ),
-        };
+            };
         let end = self.clock.now_ms();
         record_metrics(&job, &result);
         if !self
@@ -124,6 +126,10 @@ impl Engine {
             .await?
         {
             tracing::warn!(target_name = %job.target, resource = %job.resource_id, "lease lost before finishing; another worker will redo the job");
+        } else if new_account {
+            // After the commit: a group job that read the members before it runs again.
+            self.enqueue_groups_of(&job.target, &job.resource_id)
+                .await?;
         }
         Ok(true)
     }
@@ -138,13 +144,16 @@ impl Engine {
         Ok(n)
     }
 
-    async fn process(&self, job: &Job) -> Result<(Vec<CallRecord>, JobResult), StoreError> {
+    /// Converges one job: its vendor calls, its result, and whether a user got a new vendor
+    /// account.
+    async fn process(&self, job: &Job) -> Result<(Vec<CallRecord>, JobResult, bool), StoreError> {
         let Some(rt) = self.targets.get(&job.target) else {
             return Ok((
                 Vec::new(),
                 JobResult::Failed {
                     error: format!("target `{}` is not configured in this process", job.target),
                 },
+                false,
             ));
         };
         let Some(kind) = ResourceType::parse(&job.resource_type) else {
@@ -153,6 +162,7 @@ impl Engine {
                 JobResult::Failed {
                     error: format!("unknown resource type {}", job.resource_type),
                 },
+                false,
             ));
         };
         let link = self
@@ -162,6 +172,7 @@ impl Engine {
             .map(|m| m.link())
             .unwrap_or_default();
         let log = CallLog::default();
+        let mut new_account = false;
         let res = self
             .store
             .get_resource(&job.target, kind, &job.resource_id, None)
@@ -184,14 +195,10 @@ impl Engine {
                     None => None,
                 };
                 let out = c.sync_user(desired.as_ref(), &link, &log).await;
-                if let Ok(o) = &out
-                    && o.link.vendor_id.is_some()
-                    && o.link.vendor_id != link.vendor_id
-                {
-                    // A member got (another) vendor account: its groups must re-send members.
-                    self.enqueue_groups_of(&job.target, &job.resource_id)
-                        .await?;
-                }
+                // A member got (another) vendor account: its groups must re-send members,
+                // once the new vendor id is committed (see `run_one`).
+                new_account = matches!(&out, Ok(o) if o.link.vendor_id.is_some()
+                    && o.link.vendor_id != link.vendor_id);
                 out
             }
             (TargetDriver::Write(c), ResourceType::Group) => {
@@ -246,7 +253,7 @@ impl Engine {
             },
             Err(e) => self.retry_or_give_up(job, e),
         };
-        Ok((log.take(), result))
+        Ok((log.take(), result, new_account))
     }
 
     fn retry_or_give_up(&self, job: &Job, e: ConnectorError) -> JobResult {

@@ -6,6 +6,7 @@ mod admin_page;
 mod conformance;
 mod delivery;
 mod enrichment;
+mod docs_commands;
 mod errors;
 mod groups;
 mod metrics;
