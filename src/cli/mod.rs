@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::config::LogFormat;
 
 mod admin_cmds;
+mod reconcile;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -85,6 +86,23 @@ pub enum Command {
         /// Pre-populated people (Abnormal accounts; existing users at Contrast / Carbon Black).
         #[arg(long, default_value_t = 0)]
         people: usize,
+    },
+    /// Compare a target's vendor accounts with the desired state and repair the drift
+    /// (unmanaged accounts are reported, never deleted). Repairs are queued for the server's
+    /// workers; `--wait` runs them in this process until the queue is empty.
+    Reconcile {
+        #[arg(long)]
+        target: String,
+        /// Print the plan (and mark drift in the mapping table); change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// Drive the sync engine here until the queue is empty (when no server runs).
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Queue depth and oldest job per target.
     Queue {
@@ -196,6 +214,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mappings { command, config } => admin_cmds::mappings(command, config).await,
         Command::Sync { command, config } => admin_cmds::sync(command, config).await,
         Command::Queue { config, json } => admin_cmds::queue(config, json).await,
+        Command::Reconcile {
+            target,
+            dry_run,
+            json,
+            wait,
+            config,
+        } => {
+            reconcile::run(reconcile::Args {
+                target,
+                dry_run,
+                json,
+                wait,
+                config,
+            })
+            .await
+        }
         Command::Simulate {
             vendor,
             listen,
