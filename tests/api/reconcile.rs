@@ -284,3 +284,62 @@ both!(reconcile_endpoint_needs_the_admin_token, |b| async move {
     let (st, _) = admin_reconcile(&app, &app.admin_token, "nope", true).await;
     assert_eq!(st, 404);
 });
+
+both!(periodic_reconcile_marks_drift, |b| async move {
+    let sim = ContrastSim::default();
+    let server = sim.start().await.unwrap();
+    let mut s = Spawn::new(b);
+    s.extra_tokens = vec!["c".into()];
+    s.extra_toml = contrast_toml("c", &server.base_url(), "reconcile_interval = 1");
+    s.background = true;
+    let app = spawn_with(s).await;
+    let id = create(&app, "c", "jane@corp.example").await;
+    assert!(
+        crate::delivery::converged(&app, "c", std::time::Duration::from_secs(10)).await,
+        "provisioned"
+    );
+    let vid = vendor_id(&app, "c", &id).await;
+    assert!(sim.set_user_role(&vid, "ROLE_ADMIN"));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let m = loop {
+        let m = app
+            .store()
+            .get_mapping("c", "User", &id)
+            .await
+            .unwrap()
+            .unwrap();
+        if m.state == "drift" || tokio::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(m.state, "drift", "{m:?}");
+    // Detection only (auto_repair is off): the vendor keeps the drift.
+    assert_eq!(sim.user(&vid).unwrap().role, "ROLE_ADMIN");
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reconcile_lock_is_held_by_one_runner() {
+    let app = spawn_app(Backend::Postgres).await;
+    let first = app.store().try_reconcile_lock("c").await.unwrap();
+    assert!(first.is_some());
+    assert!(app.store().try_reconcile_lock("c").await.unwrap().is_none());
+    assert!(
+        app.store()
+            .try_reconcile_lock("other")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(first);
+    // The rollback returning the connection is asynchronous: wait for the lock to free.
+    let mut again = None;
+    for _ in 0..50 {
+        again = app.store().try_reconcile_lock("c").await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "released when dropped");
+}
