@@ -212,6 +212,9 @@ impl Application {
                     )));
                 }
             }
+            background.extend(crate::sync::reconcile::periodic::spawn_all(
+                &engine, &config, &shutdown,
+            ));
             background.push(tokio::spawn(crate::admin::gauges::refresh_loop(
                 store.clone(),
                 opts.clock.clone(),
@@ -219,7 +222,8 @@ impl Application {
             )));
         }
         let addr = listener.local_addr()?;
-        let router = app(state.clone());
+        // The admin reconcile endpoint reaches the connectors through the engine.
+        let router = app(state.clone()).layer(axum::Extension(engine.clone()));
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             axum::serve(

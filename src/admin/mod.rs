@@ -14,6 +14,7 @@ use crate::state::{AppState, token_matches};
 pub mod api;
 pub mod gauges;
 pub mod page;
+pub mod reconcile;
 
 /// Admin identity for audit logs: a short, non-reversible tag of the token's hash.
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/lookup/{key}", get(api::lookup))
         .route("/retry", post(api::retry))
         .route("/queue", get(api::queue))
+        .route("/reconcile", post(reconcile::reconcile))
         .route_layer(from_fn_with_state(state, require_admin));
     Router::new().nest("/admin/v1", api).merge(page::router())
 }

@@ -9,6 +9,7 @@ use crate::config::LogFormat;
 
 pub(crate) mod admin_cmds;
 mod demo;
+mod reconcile;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -90,6 +91,23 @@ pub enum Command {
     /// Try the bridge with no vendor account: SQLite, the three vendor simulators
     /// in-process, fresh tokens, ready-to-paste curl commands.
     Demo(demo::DemoArgs),
+    /// Compare a target's vendor accounts with the desired state and repair the drift
+    /// (unmanaged accounts are reported, never deleted). Repairs are queued for the server's
+    /// workers; `--wait` runs them in this process until the queue is empty.
+    Reconcile {
+        #[arg(long)]
+        target: String,
+        /// Print the plan (and mark drift in the mapping table); change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// Drive the sync engine here until the queue is empty (when no server runs).
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Queue depth and oldest job per target.
     Queue {
         #[arg(long, short)]
@@ -201,6 +219,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync { command, config } => admin_cmds::sync(command, config).await,
         Command::Queue { config, json } => admin_cmds::queue(config, json).await,
         Command::Demo(args) => demo::demo(args, log_format).await,
+        Command::Reconcile {
+            target,
+            dry_run,
+            json,
+            wait,
+            config,
+        } => {
+            reconcile::run(reconcile::Args {
+                target,
+                dry_run,
+                json,
+                wait,
+                config,
+            })
+            .await
+        }
         Command::Simulate {
             vendor,
             listen,

@@ -85,6 +85,9 @@ pub enum SyncState {
     Unmapped,
     /// Read-only target (Abnormal): the resource is enriched, never written.
     Enrichment,
+    /// Reconcile found the vendor differs from the desired state (`last_error` says how);
+    /// the next successful sync clears it.
+    Drift,
 }
 
 impl SyncState {
@@ -97,6 +100,7 @@ impl SyncState {
             SyncState::Deprovisioned => "deprovisioned",
             SyncState::Unmapped => "unmapped",
             SyncState::Enrichment => "enrichment",
+            SyncState::Drift => "drift",
         }
     }
 
@@ -109,6 +113,7 @@ impl SyncState {
             "deprovisioned" => SyncState::Deprovisioned,
             "unmapped" => SyncState::Unmapped,
             "enrichment" => SyncState::Enrichment,
+            "drift" => SyncState::Drift,
             _ => return None,
         })
     }
@@ -249,4 +254,10 @@ pub trait Connector: Send + Sync {
 
     /// Every account at the vendor (all pages), for reconcile.
     async fn list_accounts(&self, log: &CallLog) -> Result<Vec<VendorAccount>, ConnectorError>;
+
+    /// The role this connector would apply for `desired` (reconcile compares it with the
+    /// vendor's); None when it cannot say (invalid SCIM role, no role concept).
+    fn expected_role(&self, _desired: &DesiredUser) -> Option<String> {
+        None
+    }
 }

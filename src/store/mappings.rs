@@ -275,3 +275,19 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every user mapping of a target (reconcile).
+    pub async fn user_mappings(&self, target: &str) -> StoreResult<Vec<MappingRow>> {
+        let sql = format!(
+            "SELECT {MAPPING_COLUMNS} FROM sync_mappings WHERE target = $1 AND resource_type = 'User' \
+             ORDER BY resource_id"
+        );
+        with_pool!(self, p => {
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(target).fetch_all(p).await?;
+            let mut out = Vec::new();
+            for r in rows { out.push(row_to_mapping!(r)); }
+            Ok(out)
+        })
+    }
+}

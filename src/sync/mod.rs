@@ -18,6 +18,7 @@ use crate::connectors::contrast::ContrastConnector;
 pub mod desired;
 pub mod enrichment;
 pub mod limiter;
+pub mod reconcile;
 pub mod retry;
 pub mod worker;
 

@@ -298,6 +298,10 @@ impl Connector for CarbonBlackConnector {
         })
     }
 
+    fn expected_role(&self, desired: &DesiredUser) -> Option<String> {
+        self.pick_role(desired).ok()
+    }
+
     async fn list_accounts(&self, log: &CallLog) -> Result<Vec<VendorAccount>, ConnectorError> {
         let users = self.list_users(log, None).await?;
         Ok(users

@@ -338,6 +338,10 @@ impl Connector for ContrastConnector {
         }
     }
 
+    fn expected_role(&self, desired: &DesiredUser) -> Option<String> {
+        self.pick_role(desired).ok()
+    }
+
     async fn list_accounts(&self, log: &CallLog) -> Result<Vec<VendorAccount>, ConnectorError> {
         let users = self.list_users(log, None).await?;
         Ok(users
