@@ -208,13 +208,15 @@ async fn admin_page_shows_mappings_errors_history_and_retries() {
     d.type_into("input[name=token]", &app.tokens["t1"]).await;
     d.click("button[type=submit]").await;
     assert!(
-        d.text().await.contains("not an admin token"),
+        d.wait_for_text("not an admin token")
+            .await
+            .contains("not an admin token"),
         "{}",
         d.text().await
     );
     d.type_into("input[name=token]", &app.admin_token).await;
     d.click("button[type=submit]").await;
-    let t = d.text().await;
+    let t = d.wait_for_text("Targets").await;
     assert!(
         t.contains("Targets") && t.contains("t1") && t.contains("t2"),
         "dashboard: {t}"
@@ -236,7 +238,7 @@ async fn admin_page_shows_mappings_errors_history_and_retries() {
     );
     d.go(&format!("{}/admin?q=JANE", app.base)).await;
     d.click("a[href^='/admin/resource/']").await;
-    let t = d.text().await;
+    let t = d.wait_for_text("History").await;
     assert!(
         t.contains("History") && t.contains("accepted from the IdP") && t.contains("will retry"),
         "detail: {t}"

@@ -298,7 +298,7 @@ both!(
                 .await;
             assert_eq!(st, 201);
         }
-        if !converged(&app, "c", Duration::from_secs(120)).await {
+        if !converged(&app, "c", Duration::from_secs(300)).await {
             let (_, rows) = app
                 .store()
                 .list_mappings(&scim_bridge::store::mappings::MappingFilter {
@@ -420,7 +420,7 @@ both!(expired_lease_is_taken_over, |b| async move {
     let now = chrono::Utc::now().timestamp_millis();
     let claimed = app
         .store()
-        .claim_jobs("dead-worker", 10, now, 50)
+        .claim_jobs("dead-worker", 10, now, 2_000)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -429,7 +429,7 @@ both!(expired_lease_is_taken_over, |b| async move {
         0,
         "leased job is not taken while the lease holds"
     );
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert_eq!(drain(&app).await, 1, "taken over after the lease expired");
     assert_eq!(sim.users().len(), 1);
     // The dead worker cannot finish it any more.
