@@ -129,7 +129,7 @@ EOF
   RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
   BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
   BRIDGE="http://127.0.0.1:$port"
-  if ! wait_http "$BRIDGE/scim/v2/contrast/ServiceProviderConfig" "$BRIDGE_PID"; then
+  if ! wait_http "$BRIDGE/readyz" "$BRIDGE_PID"; then
     cat "$WORK/bridge.log" >&2; echo "bridge did not start" >&2; exit 1
   fi
 }
@@ -143,7 +143,7 @@ rss() { awk -v k="$2:" '$1==k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev
 
 new_pg_db() {
   local db="scim_bench_${RUN_ID}_$1"
-  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null
+  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
   psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $db" >/dev/null
   DBS+=("$db")
   echo "$db"
@@ -241,9 +241,8 @@ stop_bridge
 DB="$(new_pg_db delivery)"
 start_bridge "$PG_URL/$DB" true
 IDLE_RSS="$(rss "$BRIDGE_PID" VmRSS)"
-auth=(-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/scim+json")
 post_user() { # userName -> prints id
-  curl -fsS "${auth[@]}" -d "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"$1\",\"name\":{\"givenName\":\"D\",\"familyName\":\"U\"},\"emails\":[{\"value\":\"$1\",\"primary\":true}]}" \
+  curl -fsS -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/scim+json" -d "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"$1\",\"name\":{\"givenName\":\"D\",\"familyName\":\"U\"},\"emails\":[{\"value\":\"$1\",\"primary\":true}]}" \
     "$BRIDGE/scim/v2/contrast/Users" | jq -r .id
 }
 export -f post_user; export BRIDGE TOKEN
@@ -281,7 +280,8 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 done
 [ "${pend:-1}" = 0 ] || fail "delivery queue not drained ($pend jobs left)"
 curl -fsS "$SIM/_sim/calls" >"$WORK/calls.json"
-read -r CALLS C429 SPAN <<<"$(jq -r '[length, (map(select(.status==429))|length), ((map(.at_ms)|max) - (map(.at_ms)|min))] | @tsv' "$WORK/calls.json")"
+read -r CALLS C429 SPAN <<<"$(jq -r '[length, (map(select(.status==429))|length), (if length > 0 then (map(.at_ms)|max) - (map(.at_ms)|min) else 0 end)] | @tsv' "$WORK/calls.json")"
+[ "${CALLS:-0}" -gt 0 ] || fail "delivery: the simulator saw no calls"
 OK_RATE="$(awk -v n="$CALLS" -v t="$C429" -v s="$SPAN" 'BEGIN{ if (s>0) printf "%.1f", (n-t)*1000/s; else print 0 }')"
 PCT429="$(awk -v n="$CALLS" -v t="$C429" 'BEGIN{ if (n>0) printf "%.1f%%", 100*t/n; else print "-" }')"
 row pg - "delivery: accepted calls/s (limit $RATE/s, 429s=$PCT429)" 8 "$OK_RATE" - - "$C429" "$RATE" "$(ratio "$OK_RATE" "$RATE")" \
