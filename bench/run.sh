@@ -145,7 +145,6 @@ new_pg_db() {
   local db="scim_bench_${RUN_ID}_$1"
   psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
   psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $db" >/dev/null
-  DBS+=("$db")
   echo "$db"
 }
 
@@ -190,7 +189,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else prin
 
 # ---------------------------------------------------------------- Postgres workloads
 for N in $USERS_LIST; do
-  DB="$(new_pg_db "$N")"
+  DB="$(new_pg_db "$N")"; DBS+=("$DB")   # the function runs in a subshell
   DB_URL="$PG_URL/$DB"
   export BENCH_USERS="$N"
   start_bridge "$DB_URL" false
@@ -238,7 +237,7 @@ done
 stop_bridge
 
 # ---------------------------------------------------------------- delivery to a rate-limited vendor
-DB="$(new_pg_db delivery)"
+DB="$(new_pg_db delivery)"; DBS+=("$DB")
 start_bridge "$PG_URL/$DB" true
 IDLE_RSS="$(rss "$BRIDGE_PID" VmRSS)"
 post_user() { # userName -> prints id
