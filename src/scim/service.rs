@@ -178,8 +178,18 @@ impl Ctx<'_> {
             now_ms: self.state.clock.now_ms(),
             method: "POST",
         };
-        retry_contention(|| self.state.store.create_resource(&w)).await?;
+        let stored = retry_contention(|| self.state.store.create_resource(&w)).await?;
         self.state.wake.notify_waiters();
+        if rt == ResourceType::User && self.enrichment().is_none() {
+            // A new user is in no group yet and has no enrichment: render what was written
+            // instead of reading it back (two round trips fewer per POST).
+            let mut body = render(&stored, &self.base, Some(&Links::new()), false);
+            project(rt, &mut body, None, None)?;
+            return Ok(Rendered {
+                body,
+                version: stored.version,
+            });
+        }
         let r = self.load(rt, &id).await?;
         self.show(&r, None, None).await
     }

@@ -254,9 +254,8 @@ impl Store {
             if enriched {
                 cq = cq.bind(q.enrichment_source.unwrap_or_default());
             }
-            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
             let mut resources = Vec::new();
-            if q.limit > 0 && total > q.offset {
+            if q.limit > 0 {
                 let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target).bind(q.resource_type.as_str());
                 if enriched {
                     pq = pq.bind(q.enrichment_source.unwrap_or_default());
@@ -265,6 +264,13 @@ impl Store {
                     resources.push(row_to_resource!(row, enriched));
                 }
             }
+            // A page that is not full and not past the end gives the total without a
+            // COUNT(*) (the common `filter=userName eq …` lookup is one query, not two).
+            let len = resources.len() as i64;
+            if q.limit > 0 && len < q.limit && (len > 0 || q.offset == 0) {
+                return Ok((q.offset.max(0) + len, resources));
+            }
+            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
             Ok((total, resources))
         })
     }

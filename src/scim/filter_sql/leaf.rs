@@ -32,6 +32,15 @@ pub fn present(s: &Scalar) -> String {
     }
 }
 
+/// `alias.column`: a plain column an index can serve.
+fn is_column(expr: &str) -> bool {
+    let mut parts = expr.split('.');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'))
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
 fn bad(label: &str, what: &str) -> ScimError {
     ScimError::invalid_filter(format!("attribute `{label}`: {what}"))
 }
@@ -141,7 +150,15 @@ pub fn compare(
                 }
             } else {
                 let p = b.bind(SqlValue::Text(val));
-                format!("{lhs} {} {p}", sql_op(op))
+                let cond = format!("{lhs} {} {p}", sql_op(op));
+                if is_column(&lhs) {
+                    // Not `COALESCE(col = p, FALSE)`: the COALESCE hides the comparison from
+                    // the planner, so `userName eq` scanned every user instead of using the
+                    // unique (target, user_name_lc) index. With a non-NULL bind, `col = p` is
+                    // NULL only when col is, so this is just as two-valued.
+                    return Ok(format!("({lhs} IS NOT NULL AND {cond})"));
+                }
+                cond
             }
         }
         Kind::Bool { text } => {

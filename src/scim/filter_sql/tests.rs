@@ -34,7 +34,10 @@ fn err(f: &str, c: &FilterContext) -> ScimType {
 fn username_uses_the_lowercase_index_column() {
     for c in [pg(), lite()] {
         let f = compile_filter(r#"userName eq "Jane@Example.COM""#, &c).unwrap();
-        assert_eq!(f.sql, "COALESCE(r.user_name_lc = $3, FALSE)");
+        assert_eq!(
+            f.sql,
+            "(r.user_name_lc IS NOT NULL AND r.user_name_lc = $3)"
+        );
         assert_eq!(f.binds, vec![text("jane@example.com")]);
     }
     let f = compile_filter(
@@ -42,7 +45,10 @@ fn username_uses_the_lowercase_index_column() {
         &pg(),
     )
     .unwrap();
-    assert_eq!(f.sql, "COALESCE(r.user_name_lc = $3, FALSE)");
+    assert_eq!(
+        f.sql,
+        "(r.user_name_lc IS NOT NULL AND r.user_name_lc = $3)"
+    );
 }
 
 #[test]
@@ -51,12 +57,15 @@ fn indexed_columns() {
     let f = compile_filter(r#"externalId eq "AbC" and id eq "x""#, &c).unwrap();
     assert_eq!(
         f.sql,
-        "(COALESCE(r.external_id = $3, FALSE) AND COALESCE(r.id = $4, FALSE))"
+        "((r.external_id IS NOT NULL AND r.external_id = $3) AND (r.id IS NOT NULL AND r.id = $4))"
     );
     assert_eq!(f.binds, vec![text("AbC"), text("x")]);
     let g = ctx(Dialect::Postgres, ResourceType::Group, false, 1);
     let f = compile_filter(r#"displayName eq "Admins""#, &g).unwrap();
-    assert_eq!(f.sql, "COALESCE(r.display_name_lc = $1, FALSE)");
+    assert_eq!(
+        f.sql,
+        "(r.display_name_lc IS NOT NULL AND r.display_name_lc = $1)"
+    );
     assert_eq!(f.binds, vec![text("admins")]);
     let f = compile_filter("active eq true", &c).unwrap();
     assert_eq!(f.sql, "COALESCE(r.active = $3, FALSE)");
@@ -122,7 +131,7 @@ fn membership_uses_the_members_table() {
     let f = compile_filter(r#"groups.value eq "g1""#, &pg()).unwrap();
     assert_eq!(
         f.sql,
-        "EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.target = r.target AND gm.member_id = r.id AND COALESCE(gm.group_id = $3, FALSE))"
+        "EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.target = r.target AND gm.member_id = r.id AND (gm.group_id IS NOT NULL AND gm.group_id = $3))"
     );
     let a = compile_filter(r#"groups eq "g1""#, &pg()).unwrap();
     assert_eq!(a, f);
@@ -130,7 +139,7 @@ fn membership_uses_the_members_table() {
     let f = compile_filter(r#"members[value eq "u1"]"#, &g).unwrap();
     assert_eq!(
         f.sql,
-        "EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.target = r.target AND gm.group_id = r.id AND COALESCE(gm.member_id = $1, FALSE))"
+        "EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.target = r.target AND gm.group_id = r.id AND (gm.member_id IS NOT NULL AND gm.member_id = $1))"
     );
     assert_eq!(
         err(r#"groups.display eq "x""#, &pg()),
