@@ -7,4 +7,5 @@ mod delivery;
 mod errors;
 mod groups;
 mod outbox;
+mod security;
 mod users;
