@@ -108,6 +108,9 @@ pub struct Config {
     /// admin). The peer address is used; `X-Forwarded-For` is not trusted.
     #[serde(default = "default_auth_failures")]
     pub auth_failures_per_minute: u32,
+    /// Seconds a client has to send its request headers (slowloris); then it is disconnected.
+    #[serde(default = "default_header_timeout")]
+    pub header_read_timeout_secs: u64,
     /// Whole-request deadline in seconds (slow bodies get 408).
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
@@ -277,6 +280,9 @@ fn default_max_body() -> usize {
 }
 fn default_auth_failures() -> u32 {
     30
+}
+fn default_header_timeout() -> u64 {
+    10
 }
 fn default_request_timeout() -> u64 {
     30

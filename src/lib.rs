@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod http_server;
 pub mod scim;
 pub mod sim;
 pub mod simulated;

@@ -248,14 +248,13 @@ impl Application {
         let addr = listener.local_addr()?;
         let router = app(state.clone());
         let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-        });
+        let header_timeout = Duration::from_secs(config.header_read_timeout_secs.max(1));
+        let server = tokio::spawn(crate::http_server::serve(
+            listener,
+            router,
+            stop,
+            header_timeout,
+        ));
         tracing::info!(%addr, "scim-bridge listening");
         Ok(Application {
             addr,
