@@ -239,6 +239,7 @@ both!(
         let cbserver = cb.start().await.unwrap();
         let mut s = Spawn::new(b);
         s.extra_tokens = vec!["c".into(), "cb".into()];
+        s.background = true;
         s.extra_toml = contrast_toml(
             "c",
             &cserver.base_url(),
@@ -302,7 +303,9 @@ both!(
             bodies.push(r.json().await.unwrap_or(Value::Null));
         }
         for t in ["c", "cb"] {
-            converged(&app, t, std::time::Duration::from_secs(60)).await;
+            let done = converged(&app, t, std::time::Duration::from_secs(30)).await;
+            let counts = app.store().mapping_counts().await.unwrap();
+            assert!(done, "{t} did not converge: {counts:?}");
         }
         let mut haystack = String::new();
         for b in &bodies {
