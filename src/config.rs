@@ -104,6 +104,16 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Failed authentications per client IP per minute before answering 429 (SCIM and
+    /// admin). The peer address is used; `X-Forwarded-For` is not trusted.
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures_per_minute: u32,
+    /// Seconds a client has to send its request headers (slowloris); then it is disconnected.
+    #[serde(default = "default_header_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Whole-request deadline in seconds (slow bodies get 408).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
     /// Default and hard maximum page size for list and search.
     #[serde(default = "default_page_size")]
     pub default_page_size: u32,
@@ -267,6 +277,15 @@ fn default_database_url() -> SecretString {
 }
 fn default_max_body() -> usize {
     1024 * 1024
+}
+fn default_auth_failures() -> u32 {
+    30
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    30
 }
 fn default_page_size() -> u32 {
     100

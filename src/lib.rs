@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod demo;
+pub mod http_server;
 pub mod scim;
 pub mod sim;
 pub mod simulated;

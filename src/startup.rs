@@ -30,6 +30,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let request_timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     Router::new()
         .merge(crate::scim::routes::router(state.clone()))
         .merge(crate::admin::router(state.clone()))
@@ -38,6 +39,12 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_endpoint))
         .fallback(|| async { ScimError::not_found("no such endpoint") })
         .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn(admin_security_headers))
+        // A client that dribbles its body (or anything else slow) is cut off with 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
@@ -94,6 +101,26 @@ async fn metrics_endpoint(State(s): State<AppState>) -> Response {
             .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
     }
+}
+
+/// Browser hardening for everything under `/admin` (the JSON API and the admin page).
+async fn admin_security_headers(req: Request, next: Next) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header;
+    let admin = req.uri().path().starts_with("/admin");
+    let mut resp = next.run(req).await;
+    if admin {
+        let h = resp.headers_mut();
+        for (name, value) in [
+            (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    resp
 }
 
 /// Request count and latency by target, route and status (no ids, no emails in labels).
@@ -225,14 +252,13 @@ impl Application {
         // The admin reconcile endpoint reaches the connectors through the engine.
         let router = app(state.clone()).layer(axum::Extension(engine.clone()));
         let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-        });
+        let header_timeout = Duration::from_secs(config.header_read_timeout_secs.max(1));
+        let server = tokio::spawn(crate::http_server::serve(
+            listener,
+            router,
+            stop,
+            header_timeout,
+        ));
         tracing::info!(%addr, "scim-bridge listening");
         Ok(Application {
             addr,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     pub targets: Arc<HashMap<String, TargetInfo>>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Failed authentications per client IP (SCIM and admin).
+    pub auth_failures: Arc<crate::scim::auth::FailLimiter>,
 }
 
 impl AppState {
@@ -60,7 +62,9 @@ impl AppState {
                 ))
             })
             .collect();
+        let auth_failures = crate::scim::auth::fail_limiter(config.auth_failures_per_minute);
         Self {
+            auth_failures,
             config,
             store,
             clock,

@@ -36,8 +36,7 @@ pub async fn require_admin(
         .as_deref()
         .is_some_and(|t| token_matches(t, &state.config.admin_token_sha256));
     let Some(token) = token.filter(|_| ok) else {
-        metrics::counter!("scim_bridge_auth_failures_total").increment(1);
-        return Err(ScimError::unauthorized());
+        return Ok(crate::scim::auth::auth_failed(&state, &req));
     };
     let tag = hex::encode(&crate::state::hash_token(&token)[..4]);
     req.extensions_mut()

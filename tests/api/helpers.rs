@@ -127,6 +127,8 @@ pub struct Spawn {
     pub clock: Arc<dyn Clock>,
     /// Reuse this database URL (restart tests).
     pub database_url: Option<String>,
+    /// Overrides `auth_failures_per_minute` (tests sending many bad tokens on purpose).
+    pub auth_failures_per_minute: Option<u32>,
 }
 
 impl Spawn {
@@ -138,6 +140,7 @@ impl Spawn {
             background: false,
             clock: Arc::new(SystemClock),
             database_url: None,
+            auth_failures_per_minute: None,
         }
     }
 }
@@ -180,6 +183,9 @@ pub async fn spawn_with(s: Spawn) -> TestApp {
         }
     };
     config.database_url = SecretString::from(url.clone());
+    if let Some(n) = s.auth_failures_per_minute {
+        config.auth_failures_per_minute = n;
+    }
     let store = Store::connect(&config.database_url, PoolOptions::default())
         .await
         .expect("connect test database");

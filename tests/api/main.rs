@@ -12,4 +12,5 @@ mod groups;
 mod metrics;
 mod outbox;
 mod reconcile;
+mod security;
 mod users;

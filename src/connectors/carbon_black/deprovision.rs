@@ -140,7 +140,13 @@ impl CarbonBlackConnector {
         login_hint: Option<&str>,
         log: &CallLog,
     ) -> Result<SyncOutcome, ConnectorError> {
-        let Some(id) = &link.vendor_id else {
+        // Not linked: an earlier create may still have reached Carbon Black (a crash or a
+        // 5xx after the vendor applied it), so look the login up before calling it gone.
+        let found = match (&link.vendor_id, link.vendor_key.as_deref().or(login_hint)) {
+            (None, Some(login)) => self.find_user(login, log).await?.and_then(|u| u.user_id),
+            _ => None,
+        };
+        let Some(id) = link.vendor_id.as_ref().or(found.as_ref()) else {
             return Ok(SyncOutcome {
                 link: link.clone(),
                 state: SyncState::Deprovisioned,

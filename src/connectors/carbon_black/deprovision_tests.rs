@@ -99,3 +99,24 @@ async fn last_admin_refusal_is_permanent_after_keys_revoked() {
     assert!(e.to_string().contains("revoked 2 API keys: K1, K2"));
     assert_eq!(d.writes().len(), 3);
 }
+
+/// Found by the crash test: the create reached Carbon Black but its answer was lost, then
+/// the user was deactivated. The unlinked account must be found by login and deleted.
+#[tokio::test]
+async fn inactive_unlinked_user_is_looked_up_and_deleted() {
+    let users = vec![json!({"user_id": 777, "login_id": "JANE.DOE@example.com"})];
+    let (d, _) = vendor(users, vec![]).await;
+    let mut inactive = jane();
+    inactive.active = false;
+    let out = conn(&cfg(&d.base))
+        .sync_user(Some(&inactive), &VendorLink::default(), &CallLog::default())
+        .await
+        .unwrap();
+    assert_eq!(out.state, SyncState::Deprovisioned);
+    let w: Vec<String> = d
+        .writes()
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert!(w.contains(&format!("DELETE {USERS}/777")), "{w:?}");
+}

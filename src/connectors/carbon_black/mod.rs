@@ -9,7 +9,8 @@
 //! Decisions where the vendor notes are silent:
 //! - `start` is 0-based; a listing stops on a short page, at `num_found`, or on a repeated page.
 //! - A SCIM `roles` value that is not a Carbon Black role is a permanent error.
-//! - An inactive user with no vendor account is not created (no call, Deprovisioned).
+//! - An inactive user with no vendor account is not created; its login is looked up first
+//!   (an earlier create may have reached the vendor before a crash or a 5xx) and deleted.
 //! - The key listing is read from `results` (else `keys`, else a bare array); it is paged
 //!   with `start`/`rows` only when the answer carries `num_found`.
 //! - A key is the user's when `api_key_owner_field` holds the login (case-insensitive) or
