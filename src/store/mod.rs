@@ -15,6 +15,7 @@ pub mod dialect;
 pub mod enrichment;
 pub mod jobs;
 pub mod mappings;
+pub mod membership;
 pub mod reconcile;
 pub mod resources;
 
