@@ -126,7 +126,8 @@ username = "bridge@example.com"
 service_key = "svc-key"
 api_key = "api-key"
 EOF
-  RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
+  # The generated config is the truth: CI exports DATABASE_URL, which would override it.
+  env -u DATABASE_URL RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
   BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
   BRIDGE="http://127.0.0.1:$port"
   if ! wait_http "$BRIDGE/readyz" "$BRIDGE_PID"; then

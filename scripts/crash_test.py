@@ -88,7 +88,7 @@ class Load:
 
 def queue_depth(cfg):
     out = subprocess.run([rt.binary(), "queue", "--json", "--config", cfg], capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, env=rt.bridge_env())
     if out.returncode != 0:
         return None
     return sum(t["depth"] for t in json.loads(out.stdout)["targets"])

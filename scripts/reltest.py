@@ -35,6 +35,13 @@ def new_token():
     return tok, hashlib.sha256(tok.encode()).hexdigest()
 
 
+def bridge_env():
+    """Our environment minus what would override a generated config file (CI sets
+    DATABASE_URL; any SCIM_BRIDGE_* is config too)."""
+    return {k: v for k, v in os.environ.items()
+            if k != "DATABASE_URL" and not k.startswith("SCIM_BRIDGE_")}
+
+
 class Procs:
     def __init__(self, workdir):
         self.workdir = workdir
@@ -42,7 +49,8 @@ class Procs:
 
     def start(self, name, args):
         log = open(os.path.join(self.workdir, name + ".log"), "ab")
-        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                             env=bridge_env())
         self.procs.append(p)
         return p
 
