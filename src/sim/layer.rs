@@ -148,6 +148,18 @@ async fn put_burst(State(core): State<Arc<SimCore>>, Json(b): Json<BurstReq>) ->
     StatusCode::NO_CONTENT
 }
 
+/// A simulator's full router: `vendor` routes behind the record/fault layer, then its own
+/// `control` routes and the common ones (neither recorded nor faulted).
+pub fn assemble(core: &Arc<SimCore>, vendor: Router, control: Router) -> Router {
+    vendor
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            record_and_inject,
+        ))
+        .merge(control)
+        .merge(common_control_routes(core.clone()))
+}
+
 /// Control routes every simulator has: `GET|DELETE /_sim/calls`, `GET|PUT /_sim/faults`,
 /// `PUT /_sim/burst` (`{"count":N}`: the next N vendor requests answer 429).
 pub fn common_control_routes(core: Arc<SimCore>) -> Router {

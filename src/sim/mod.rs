@@ -16,6 +16,35 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The methods every simulator handle has; the handle needs `self.inner.core: Arc<SimCore>`
+/// and `fn router(&self) -> axum::Router`.
+macro_rules! common_handle_methods {
+    () => {
+        /// Serve on `127.0.0.1:0`.
+        pub async fn start(&self) -> std::io::Result<$crate::sim::SimServer> {
+            $crate::sim::serve_local(self.router()).await
+        }
+
+        /// Vendor-route calls so far, oldest first.
+        pub fn calls(&self) -> Vec<$crate::sim::RecordedCall> {
+            self.inner.core.recorder.calls()
+        }
+
+        pub fn clear_calls(&self) {
+            self.inner.core.recorder.clear();
+        }
+
+        pub fn set_faults(&self, f: $crate::sim::Faults) {
+            self.inner.core.faults.set(f);
+        }
+
+        /// The next `count` vendor requests answer 429.
+        pub fn queue_429_burst(&self, count: u32) {
+            self.inner.core.faults.queue_burst(count);
+        }
+    };
+}
+
 pub mod abnormal;
 pub mod carbon_black;
 pub mod contrast;

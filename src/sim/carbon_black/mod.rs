@@ -30,10 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use rand::Rng;
 
-use super::faults::Faults;
-use super::layer::{SimCore, common_control_routes, record_and_inject};
-use super::record::RecordedCall;
-use super::{SimServer, serve_local};
+use super::layer::{SimCore, assemble};
 
 mod control;
 mod keys;
@@ -148,37 +145,11 @@ impl CarbonBlackSim {
                 put(keys::update).delete(keys::delete),
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
-            .with_state(self.clone())
-            .layer(from_fn_with_state(
-                self.inner.core.clone(),
-                record_and_inject,
-            ));
-        vendor
-            .merge(control::routes(self.clone()))
-            .merge(common_control_routes(self.inner.core.clone()))
+            .with_state(self.clone());
+        assemble(&self.inner.core, vendor, control::routes(self.clone()))
     }
 
-    /// Serve on `127.0.0.1:0`.
-    pub async fn start(&self) -> std::io::Result<SimServer> {
-        serve_local(self.router()).await
-    }
-
-    pub fn calls(&self) -> Vec<RecordedCall> {
-        self.inner.core.recorder.calls()
-    }
-
-    pub fn clear_calls(&self) {
-        self.inner.core.recorder.clear();
-    }
-
-    pub fn set_faults(&self, f: Faults) {
-        self.inner.core.faults.set(f);
-    }
-
-    /// The next `count` vendor requests answer 429.
-    pub fn queue_429_burst(&self, count: u32) {
-        self.inner.core.faults.queue_burst(count);
-    }
+    common_handle_methods!();
 
     pub fn snapshot(&self) -> CarbonBlackState {
         self.state().clone()

@@ -28,10 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use base64::Engine;
 
-use super::faults::Faults;
-use super::layer::{SimCore, common_control_routes, record_and_inject};
-use super::record::RecordedCall;
-use super::{SimServer, serve_local};
+use super::layer::{SimCore, assemble};
 
 mod control;
 mod groups;
@@ -143,38 +140,11 @@ impl ContrastSim {
             )
             .route_layer(from_fn_with_state(self.clone(), authenticate))
             .with_state(self.clone());
-        let vendor = Router::new()
-            .nest(BASE_PATH, vendor)
-            .layer(from_fn_with_state(
-                self.inner.core.clone(),
-                record_and_inject,
-            ));
-        vendor
-            .merge(control::routes(self.clone()))
-            .merge(common_control_routes(self.inner.core.clone()))
+        let vendor = Router::new().nest(BASE_PATH, vendor);
+        assemble(&self.inner.core, vendor, control::routes(self.clone()))
     }
 
-    /// Serve on `127.0.0.1:0`.
-    pub async fn start(&self) -> std::io::Result<SimServer> {
-        serve_local(self.router()).await
-    }
-
-    pub fn calls(&self) -> Vec<RecordedCall> {
-        self.inner.core.recorder.calls()
-    }
-
-    pub fn clear_calls(&self) {
-        self.inner.core.recorder.clear();
-    }
-
-    pub fn set_faults(&self, f: Faults) {
-        self.inner.core.faults.set(f);
-    }
-
-    /// The next `count` vendor requests answer 429.
-    pub fn queue_429_burst(&self, count: u32) {
-        self.inner.core.faults.queue_burst(count);
-    }
+    common_handle_methods!();
 
     /// A snapshot of the whole tenant.
     pub fn snapshot(&self) -> ContrastState {

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::sim::tests::client;
+use crate::sim::{Faults, RecordedCall, SimServer};
 
 mod groups_tests;
 mod users_tests;

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::Fixture;
+use crate::sim::Faults;
 use crate::sim::contrast::*;
 
 #[tokio::test]
