@@ -93,6 +93,9 @@ pub struct Config {
     pub listen: SocketAddr,
     #[serde(default = "default_database_url")]
     pub database_url: SecretString,
+    /// Most database connections this process opens (Postgres; SQLite uses at most 8).
+    #[serde(default = "default_db_connections")]
+    pub database_max_connections: u32,
     /// SHA-256 hashes of admin bearer tokens (admin API and page).
     #[serde(default)]
     pub admin_token_sha256: Vec<TokenHash>,
@@ -272,6 +275,10 @@ fn default_listen() -> SocketAddr {
     // A constant that always parses.
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
+fn default_db_connections() -> u32 {
+    crate::store::PoolOptions::default().max_connections
+}
+
 fn default_database_url() -> SecretString {
     SecretString::from(DEFAULT_DATABASE_URL)
 }
@@ -336,6 +343,12 @@ impl Config {
 
     /// Checks cross-key rules and reads `*_file` secrets.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database_max_connections",
+                "must be at least 1",
+            ));
+        }
         if self.max_page_size == 0 || self.default_page_size == 0 {
             return Err(ConfigError::invalid("max_page_size", "must be at least 1"));
         }

@@ -183,7 +183,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
-        let store = Store::connect(&config.database_url, PoolOptions::default()).await?;
+        let store = Store::connect(
+            &config.database_url,
+            PoolOptions {
+                max_connections: config.database_max_connections,
+                ..PoolOptions::default()
+            },
+        )
+        .await?;
         store.migrate().await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         Self::build_with(config, store, listener, opts).await

@@ -83,6 +83,7 @@ fn bad_values_are_refused() {
         ),
         ("[targets.\"a b\"]\nkind = \"contrast\"", "targets.a b"),
         ("max_page_size = 0", "max_page_size"),
+        ("database_max_connections = 0", "database_max_connections"),
         ("[sync]\nworkers = 0", "sync.workers"),
         ("listen = \"nowhere\"", "listen"),
     ] {

@@ -161,6 +161,10 @@ impl Ctx<'_> {
                 )));
             }
         };
+        let link_attr = match rt {
+            ResourceType::User => "groups",
+            ResourceType::Group => "members",
+        };
         let q = ListQuery {
             target: &self.target.name,
             resource_type: rt,
@@ -170,27 +174,12 @@ impl Ctx<'_> {
             descending,
             offset: start - 1,
             limit: count,
+            with_links: wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref()),
         };
         let (total, rows) = self.state.store.list_resources(&q).await?;
-        let link_attr = match rt {
-            ResourceType::User => "groups",
-            ResourceType::Group => "members",
-        };
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut links = if wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref())
-            && !ids.is_empty()
-        {
-            match rt {
-                ResourceType::User => self.state.store.groups_of(&self.target.name, &ids).await?,
-                ResourceType::Group => self.state.store.members_of(&self.target.name, &ids).await?,
-            }
-        } else {
-            HashMap::new()
-        };
         let mut resources = Vec::with_capacity(rows.len());
         for r in &rows {
-            let l = links.remove(&r.id).unwrap_or_default();
-            let mut body = render(r, &self.base, Some(&l), enriched);
+            let mut body = render(r, &self.base, r.links.as_ref(), enriched);
             project(
                 rt,
                 &mut body,

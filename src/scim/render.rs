@@ -44,7 +44,7 @@ pub fn target_base(base: &BaseUrl, target: &str) -> String {
 }
 
 /// Membership to show: (id, label) pairs.
-pub type Links = Vec<(String, Option<String>)>;
+pub type Links = crate::store::resources::MemberLinks;
 
 /// Builds the full resource JSON.
 pub fn render(

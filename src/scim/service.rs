@@ -117,6 +117,9 @@ impl Ctx<'_> {
     }
 
     async fn links(&self, r: &StoredResource) -> Result<Links, ScimError> {
+        if let Some(links) = &r.links {
+            return Ok(links.clone());
+        }
         let ids = std::slice::from_ref(&r.id);
         let store = &self.state.store;
         let t = &self.target.name;

@@ -17,7 +17,9 @@ pub mod jobs;
 pub mod mappings;
 pub mod membership;
 pub mod reconcile;
+pub mod resource_reads;
 pub mod resources;
+mod single_statement;
 
 pub use dialect::{Dialect, SqlFragment, SqlValue};
 
@@ -126,6 +128,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// A pooled Postgres connection idle longer than this is pinged before it is used.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(2);
+
 /// Pool sizing for one process.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {
@@ -153,6 +158,19 @@ impl Store {
                 .max_connections(opts.max_connections)
                 .min_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
+                // sqlx pings every connection it hands out by default: one extra round
+                // trip per query. Only a connection idle for a while is checked (a
+                // restarted database is found there); a busy one that breaks fails its
+                // query (503, retryable) and sqlx discards it on release.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > IDLE_PING_AFTER {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(co)
                 .await?;
             Ok(Store { db: Db::Pg(pool) })

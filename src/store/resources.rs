@@ -1,15 +1,17 @@
-//! SCIM resources and group membership. Every write also enqueues its sync job, marks the
-//! mapping pending and appends a history event, in the same transaction (the outbox).
+//! SCIM resource writes. Every write also enqueues its sync job, marks the mapping pending
+//! and appends a history event, in the same transaction (the outbox). Reads are in
+//! `resource_reads.rs`.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use sqlx::Row;
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, Row};
 
-use super::enrichment::{ENRICHMENT_COLUMNS, EnrichmentRow};
+use super::enrichment::EnrichmentRow;
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
-use super::{Store, StoreError, StoreResult, bind_values, with_pool};
+pub use super::resource_reads::ListQuery;
+use super::{Store, StoreError, StoreResult, with_pool};
 use crate::scim::ResourceType;
 
 /// A resource as stored, with its derived membership and enrichment when asked for.
@@ -23,7 +25,12 @@ pub struct StoredResource {
     pub created: String,
     pub last_modified: String,
     pub enrichment: Option<EnrichmentRow>,
+    /// Membership, when read with it: a user's groups or a group's members.
+    pub links: Option<MemberLinks>,
 }
+
+/// Membership as shown: `(id, label)` pairs ordered by id.
+pub type MemberLinks = Vec<(String, Option<String>)>;
 
 /// One group member as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +60,13 @@ pub struct ResourceWrite<'a> {
 }
 
 /// Columns derived from the JSON for indexes and joins.
-struct Derived {
-    external_id: Option<String>,
-    user_name_lc: Option<String>,
-    display_name_lc: Option<String>,
-    email_lc: Option<String>,
-    active: Option<bool>,
-    label: Option<String>,
+pub(super) struct Derived {
+    pub(super) external_id: Option<String>,
+    pub(super) user_name_lc: Option<String>,
+    pub(super) display_name_lc: Option<String>,
+    pub(super) email_lc: Option<String>,
+    pub(super) active: Option<bool>,
+    pub(super) label: Option<String>,
 }
 
 fn str_at<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -129,157 +136,30 @@ fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
     }
 }
 
-/// The select list for resources, with the enrichment columns when joined.
-pub(crate) fn select_list(enriched: bool) -> String {
-    let mut s =
-        String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
-    if enriched {
-        for c in ENRICHMENT_COLUMNS {
-            s.push_str(", en.");
-            s.push_str(c);
-        }
-    }
-    s
-}
-
-macro_rules! row_to_resource {
-    ($row:expr, $enriched:expr) => {{
-        let row = $row;
-        let rt: String = row.try_get("resource_type")?;
-        let Json(data): Json<Map<String, Value>> = row.try_get("data")?;
-        StoredResource {
-            id: row.try_get("id")?,
-            resource_type: ResourceType::parse(&rt)
-                .ok_or_else(|| StoreError::Corrupt(format!("resource_type {rt}")))?,
-            data,
-            version: row.try_get("version")?,
-            created: row.try_get("created")?,
-            last_modified: row.try_get("last_modified")?,
-            enrichment: if $enriched {
-                super::enrichment::row_to_enrichment!(row)
-            } else {
-                None
-            },
-        }
-    }};
-}
-
-/// List / search parameters, with the filter already compiled to SQL.
-#[derive(Debug, Clone)]
-pub struct ListQuery<'a> {
-    pub target: &'a str,
-    pub resource_type: ResourceType,
-    /// The abnormal target whose cache is joined as `en` (placeholder `$3`).
-    pub enrichment_source: Option<&'a str>,
-    /// WHERE fragment whose placeholders start after the fixed ones (`$3` or `$4`).
-    pub filter: Option<super::SqlFragment>,
-    /// ORDER BY expression (from a whitelist), ascending unless `descending`.
-    pub sort: Option<String>,
-    pub descending: bool,
-    /// 0-based offset and page size.
-    pub offset: i64,
-    pub limit: i64,
-}
-
-impl ListQuery<'_> {
-    /// The first free placeholder number for a filter fragment.
-    pub fn first_filter_placeholder(enriched: bool) -> usize {
-        if enriched { 4 } else { 3 }
-    }
-}
-
 impl Store {
-    pub async fn get_resource(
-        &self,
-        target: &str,
-        rt: ResourceType,
-        id: &str,
-        enrichment_source: Option<&str>,
-    ) -> StoreResult<Option<StoredResource>> {
-        let enriched = enrichment_source.is_some() && rt == ResourceType::User;
-        let sql = format!(
-            "SELECT {} FROM scim_resources r {} WHERE r.target = $1 AND r.resource_type = $2 AND r.id = {}",
-            select_list(enriched),
-            if enriched {
-                "LEFT JOIN enrichment_accounts en ON en.source = $4 AND en.email_lc = r.email_lc"
-            } else {
-                ""
-            },
-            "$3",
-        );
-        with_pool!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target).bind(rt.as_str()).bind(id);
-            if enriched {
-                q = q.bind(enrichment_source.unwrap_or_default());
-            }
-            match q.fetch_optional(p).await? {
-                Some(row) => Ok(Some(row_to_resource!(row, enriched))),
-                None => Ok(None),
-            }
-        })
-    }
-
-    /// One page and the exact total.
-    pub async fn list_resources(
-        &self,
-        q: &ListQuery<'_>,
-    ) -> StoreResult<(i64, Vec<StoredResource>)> {
-        let enriched = q.enrichment_source.is_some() && q.resource_type == ResourceType::User;
-        let join = if enriched {
-            "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc"
-        } else {
-            ""
-        };
-        let filter = q
-            .filter
-            .as_ref()
-            .map(|f| format!(" AND ({})", f.sql))
-            .unwrap_or_default();
-        let where_ = format!("WHERE r.target = $1 AND r.resource_type = $2{filter}");
-        let count_sql = format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        let order = match &q.sort {
-            Some(s) => format!("{s} {dir}, r.id {dir}"),
-            None => "r.created ASC, r.id ASC".to_string(),
-        };
-        let page_sql = format!(
-            "SELECT {} FROM scim_resources r {join} {where_} ORDER BY {order} LIMIT {} OFFSET {}",
-            select_list(enriched),
-            q.limit.max(0),
-            q.offset.max(0)
-        );
-        let binds = q.filter.as_ref().map(|f| f.binds.as_slice()).unwrap_or(&[]);
-        with_pool!(self, p => {
-            let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target).bind(q.resource_type.as_str());
-            if enriched {
-                cq = cq.bind(q.enrichment_source.unwrap_or_default());
-            }
-            let mut resources = Vec::new();
-            if q.limit > 0 {
-                let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target).bind(q.resource_type.as_str());
-                if enriched {
-                    pq = pq.bind(q.enrichment_source.unwrap_or_default());
-                }
-                for row in bind_values!(pq, binds).fetch_all(p).await? {
-                    resources.push(row_to_resource!(row, enriched));
-                }
-            }
-            // A page that is not full and not past the end gives the total without a
-            // COUNT(*) (the common `filter=userName eq …` lookup is one query, not two).
-            let len = resources.len() as i64;
-            if q.limit > 0 && len < q.limit && (len > 0 || q.offset == 0) {
-                return Ok((q.offset.max(0) + len, resources));
-            }
-            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
-            Ok((total, resources))
-        })
-    }
-
     /// Inserts a new resource (and group members) with its job, in one transaction.
     pub async fn create_resource(&self, w: &ResourceWrite<'_>) -> StoreResult<StoredResource> {
         let d = derive(w.resource_type, w.data);
         let created = crate::clock::rfc3339_ms(w.now_ms);
         let rt = w.resource_type.as_str();
+        let written = StoredResource {
+            id: w.id.to_string(),
+            resource_type: w.resource_type,
+            data: w.data.clone(),
+            version: 1,
+            created: created.clone(),
+            last_modified: created.clone(),
+            enrichment: None,
+            links: None,
+        };
+        if let super::Db::Pg(pool) = &self.db
+            && w.members.is_none_or(<[MemberInput]>::is_empty)
+        {
+            super::single_statement::create_pg(pool, w, &d, &created)
+                .await
+                .map_err(|e| uniqueness(e, w))?;
+            return Ok(written);
+        }
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let res = sqlx::query(
@@ -308,15 +188,7 @@ impl Store {
             enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);
             record_accepted_in!(&mut *tx, w.target, rt, w.id, d.label.as_deref(), w.now_ms, w.method, 1);
             tx.commit().await?;
-            Ok(StoredResource {
-                id: w.id.to_string(),
-                resource_type: w.resource_type,
-                data: w.data.clone(),
-                version: 1,
-                created: created.clone(),
-                last_modified: created,
-                enrichment: None,
-            })
+            Ok(written)
         })
     }
 
@@ -401,6 +273,7 @@ impl Store {
                 created,
                 last_modified: now,
                 enrichment: None,
+                links: None,
             })
         })
     }

@@ -1,0 +1,217 @@
+//! Resource reads: one resource, or a page of a filtered list. Membership (a user's
+//! `groups`, a group's `members`) comes back in the same query as a JSON column, so a GET
+//! is one round trip.
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::enrichment::ENRICHMENT_COLUMNS;
+use super::resources::{MemberLinks, StoredResource};
+use super::{Dialect, Store, StoreError, StoreResult, bind_values, with_pool};
+use crate::scim::ResourceType;
+
+/// The `links` column: the resource's membership as a JSON array of `[id, label]`, ordered
+/// by id (a user's groups with the group's name; a group's members with the `display` the
+/// client sent). Only members/groups that exist are shown.
+fn links_column(dialect: Dialect, rt: ResourceType) -> &'static str {
+    match (dialect, rt) {
+        (Dialect::Postgres, ResourceType::User) => {
+            "(SELECT json_agg(json_build_array(gm.group_id, o.label) ORDER BY gm.group_id)::text \
+             FROM scim_group_members gm JOIN scim_resources o ON o.target = gm.target AND o.id = gm.group_id \
+             WHERE gm.target = r.target AND gm.member_id = r.id) AS links"
+        }
+        (Dialect::Postgres, ResourceType::Group) => {
+            "(SELECT json_agg(json_build_array(gm.member_id, gm.display) ORDER BY gm.member_id)::text \
+             FROM scim_group_members gm JOIN scim_resources o ON o.target = gm.target AND o.id = gm.member_id \
+             WHERE gm.target = r.target AND gm.group_id = r.id) AS links"
+        }
+        (Dialect::Sqlite, ResourceType::User) => {
+            "(SELECT json_group_array(json_array(k, l)) FROM (SELECT gm.group_id AS k, o.label AS l \
+             FROM scim_group_members gm JOIN scim_resources o ON o.target = gm.target AND o.id = gm.group_id \
+             WHERE gm.target = r.target AND gm.member_id = r.id ORDER BY gm.group_id)) AS links"
+        }
+        (Dialect::Sqlite, ResourceType::Group) => {
+            "(SELECT json_group_array(json_array(k, l)) FROM (SELECT gm.member_id AS k, gm.display AS l \
+             FROM scim_group_members gm JOIN scim_resources o ON o.target = gm.target AND o.id = gm.member_id \
+             WHERE gm.target = r.target AND gm.group_id = r.id ORDER BY gm.member_id)) AS links"
+        }
+    }
+}
+
+/// Parses the `links` column (NULL when Postgres aggregated no rows).
+fn parse_links(raw: Option<String>) -> StoreResult<MemberLinks> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| StoreError::Corrupt(format!("membership column: {e}"))),
+    }
+}
+
+/// The select list for resources, with the enrichment columns when joined and the
+/// membership column when asked for.
+fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>) -> String {
+    let mut s =
+        String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
+    if enriched {
+        for c in ENRICHMENT_COLUMNS {
+            s.push_str(", en.");
+            s.push_str(c);
+        }
+    }
+    if let Some((dialect, rt)) = links {
+        s.push_str(", ");
+        s.push_str(links_column(dialect, rt));
+    }
+    s
+}
+
+macro_rules! row_to_resource {
+    ($row:expr, $enriched:expr, $links:expr) => {{
+        let row = $row;
+        let rt: String = row.try_get("resource_type")?;
+        let Json(data): Json<Map<String, Value>> = row.try_get("data")?;
+        StoredResource {
+            id: row.try_get("id")?,
+            resource_type: ResourceType::parse(&rt)
+                .ok_or_else(|| StoreError::Corrupt(format!("resource_type {rt}")))?,
+            data,
+            version: row.try_get("version")?,
+            created: row.try_get("created")?,
+            last_modified: row.try_get("last_modified")?,
+            enrichment: if $enriched {
+                super::enrichment::row_to_enrichment!(row)
+            } else {
+                None
+            },
+            links: if $links {
+                Some(parse_links(row.try_get("links")?)?)
+            } else {
+                None
+            },
+        }
+    }};
+}
+
+/// List / search parameters, with the filter already compiled to SQL.
+#[derive(Debug, Clone)]
+pub struct ListQuery<'a> {
+    pub target: &'a str,
+    pub resource_type: ResourceType,
+    /// The abnormal target whose cache is joined as `en` (placeholder `$2`).
+    pub enrichment_source: Option<&'a str>,
+    /// WHERE fragment whose placeholders start after the fixed ones (`$2` or `$3`).
+    pub filter: Option<super::SqlFragment>,
+    /// ORDER BY expression (from a whitelist), ascending unless `descending`.
+    pub sort: Option<String>,
+    pub descending: bool,
+    /// 0-based offset and page size.
+    pub offset: i64,
+    pub limit: i64,
+    /// Read each resource's membership too (`StoredResource::links`).
+    pub with_links: bool,
+}
+
+impl ListQuery<'_> {
+    /// The first free placeholder number for a filter fragment (`$1` is the target, `$2`
+    /// the enrichment source when joined). The resource type is a literal in the SQL, so
+    /// Postgres can use the partial userName index in a cached generic plan.
+    pub fn first_filter_placeholder(enriched: bool) -> usize {
+        if enriched { 3 } else { 2 }
+    }
+}
+
+impl Store {
+    /// One resource with its membership (and enrichment when the target has a source).
+    pub async fn get_resource(
+        &self,
+        target: &str,
+        rt: ResourceType,
+        id: &str,
+        enrichment_source: Option<&str>,
+    ) -> StoreResult<Option<StoredResource>> {
+        let enriched = enrichment_source.is_some() && rt == ResourceType::User;
+        let sql = format!(
+            "SELECT {} FROM scim_resources r {} WHERE r.target = $1 AND r.resource_type = '{}' AND r.id = $2",
+            select_list(enriched, Some((self.dialect(), rt))),
+            if enriched {
+                "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc"
+            } else {
+                ""
+            },
+            rt.as_str(),
+        );
+        with_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target).bind(id);
+            if enriched {
+                q = q.bind(enrichment_source.unwrap_or_default());
+            }
+            match q.fetch_optional(p).await? {
+                Some(row) => Ok(Some(row_to_resource!(row, enriched, true))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// One page and the exact total.
+    pub async fn list_resources(
+        &self,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(i64, Vec<StoredResource>)> {
+        let enriched = q.enrichment_source.is_some() && q.resource_type == ResourceType::User;
+        let join = if enriched {
+            "LEFT JOIN enrichment_accounts en ON en.source = $2 AND en.email_lc = r.email_lc"
+        } else {
+            ""
+        };
+        let filter = q
+            .filter
+            .as_ref()
+            .map(|f| format!(" AND ({})", f.sql))
+            .unwrap_or_default();
+        let where_ = format!(
+            "WHERE r.target = $1 AND r.resource_type = '{}'{filter}",
+            q.resource_type.as_str()
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = match &q.sort {
+            Some(s) => format!("{s} {dir}, r.id {dir}"),
+            None => "r.created ASC, r.id ASC".to_string(),
+        };
+        let page_sql = format!(
+            "SELECT {} FROM scim_resources r {join} {where_} ORDER BY {order} LIMIT {} OFFSET {}",
+            select_list(
+                enriched,
+                q.with_links.then(|| (self.dialect(), q.resource_type))
+            ),
+            q.limit.max(0),
+            q.offset.max(0)
+        );
+        let binds = q.filter.as_ref().map(|f| f.binds.as_slice()).unwrap_or(&[]);
+        with_pool!(self, p => {
+            let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target);
+            if enriched {
+                cq = cq.bind(q.enrichment_source.unwrap_or_default());
+            }
+            let mut resources = Vec::new();
+            if q.limit > 0 {
+                let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target);
+                if enriched {
+                    pq = pq.bind(q.enrichment_source.unwrap_or_default());
+                }
+                for row in bind_values!(pq, binds).fetch_all(p).await? {
+                    resources.push(row_to_resource!(row, enriched, q.with_links));
+                }
+            }
+            // A page that is not full and not past the end gives the total without a
+            // COUNT(*) (the common `filter=userName eq …` lookup is one query, not two).
+            let len = resources.len() as i64;
+            if q.limit > 0 && len < q.limit && (len > 0 || q.offset == 0) {
+                return Ok((q.offset.max(0) + len, resources));
+            }
+            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
+            Ok((total, resources))
+        })
+    }
+}
