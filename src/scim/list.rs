@@ -175,6 +175,7 @@ impl Ctx<'_> {
             offset: start - 1,
             limit: count,
             with_links: wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref()),
+            now_ms: self.state.clock.now_ms(),
         };
         let (total, rows) = self.state.store.list_resources(&q).await?;
         let mut resources = Vec::with_capacity(rows.len());

@@ -16,6 +16,7 @@ pub mod enrichment;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;
+pub mod page_hints;
 pub mod reconcile;
 pub mod resource_reads;
 pub mod resources;
@@ -62,6 +63,8 @@ pub(crate) enum Db {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Where recent full pages ended (keyset continuation for `startIndex` walks).
+    pub(crate) page_hints: std::sync::Arc<page_hints::PageHints>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +176,10 @@ impl Store {
                 })
                 .connect_with(co)
                 .await?;
-            Ok(Store { db: Db::Pg(pool) })
+            Ok(Store {
+                db: Db::Pg(pool),
+                page_hints: Default::default(),
+            })
         } else if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -195,6 +201,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 db: Db::Sqlite(pool),
+                page_hints: Default::default(),
             })
         } else {
             Err(StoreError::Unavailable(

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::enrichment::ENRICHMENT_COLUMNS;
+use super::page_hints::PageEnd;
 use super::resources::{MemberLinks, StoredResource};
 use super::{Dialect, Store, StoreError, StoreResult, bind_values, with_pool};
 use crate::scim::ResourceType;
@@ -110,6 +111,21 @@ pub struct ListQuery<'a> {
     pub limit: i64,
     /// Read each resource's membership too (`StoredResource::links`).
     pub with_links: bool,
+    /// Now, for the age of paging hints.
+    pub now_ms: i64,
+}
+
+/// The identity of a list query for paging hints: everything but the position.
+fn hint_key(q: &ListQuery<'_>, enriched: bool) -> String {
+    let binds = q.filter.as_ref().map(|f| &f.binds);
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}",
+        q.target,
+        q.resource_type.as_str(),
+        enriched,
+        q.filter.as_ref().map(|f| f.sql.as_str()).unwrap_or(""),
+        binds,
+    )
 }
 
 impl ListQuery<'_> {
@@ -173,45 +189,96 @@ impl Store {
             "WHERE r.target = $1 AND r.resource_type = '{}'{filter}",
             q.resource_type.as_str()
         );
-        let count_sql = format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
+        let binds = q.filter.as_ref().map(|f| f.binds.as_slice()).unwrap_or(&[]);
+        // Default order only: a walk's next page seeks past where the previous one ended.
+        let hint_key = q.sort.is_none().then(|| hint_key(q, enriched));
+        let seek = match &hint_key {
+            Some(k) if q.offset > 0 => self.page_hints.get(k, q.offset, q.now_ms),
+            _ => None,
+        };
+        let next = ListQuery::first_filter_placeholder(enriched) + binds.len();
+        let (seek_sql, offset) = match &seek {
+            Some(_) => (
+                format!(" AND (r.created, r.id) > (${next}, ${})", next + 1),
+                0,
+            ),
+            None => (String::new(), q.offset.max(0)),
+        };
         let dir = if q.descending { "DESC" } else { "ASC" };
         let order = match &q.sort {
             Some(s) => format!("{s} {dir}, r.id {dir}"),
             None => "r.created ASC, r.id ASC".to_string(),
         };
         let page_sql = format!(
-            "SELECT {} FROM scim_resources r {join} {where_} ORDER BY {order} LIMIT {} OFFSET {}",
+            "SELECT {} FROM scim_resources r {join} {where_}{seek_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
             select_list(
                 enriched,
                 q.with_links.then(|| (self.dialect(), q.resource_type))
             ),
             q.limit.max(0),
-            q.offset.max(0)
         );
-        let binds = q.filter.as_ref().map(|f| f.binds.as_slice()).unwrap_or(&[]);
-        with_pool!(self, p => {
-            let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target);
-            if enriched {
-                cq = cq.bind(q.enrichment_source.unwrap_or_default());
-            }
+        let resources = with_pool!(self, p => {
             let mut resources = Vec::new();
             if q.limit > 0 {
                 let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target);
                 if enriched {
                     pq = pq.bind(q.enrichment_source.unwrap_or_default());
                 }
-                for row in bind_values!(pq, binds).fetch_all(p).await? {
+                let mut pq = bind_values!(pq, binds);
+                if let Some(end) = &seek {
+                    pq = pq.bind(end.created.clone()).bind(end.id.clone());
+                }
+                for row in pq.fetch_all(p).await? {
                     resources.push(row_to_resource!(row, enriched, q.with_links));
                 }
             }
-            // A page that is not full and not past the end gives the total without a
-            // COUNT(*) (the common `filter=userName eq …` lookup is one query, not two).
-            let len = resources.len() as i64;
-            if q.limit > 0 && len < q.limit && (len > 0 || q.offset == 0) {
-                return Ok((q.offset.max(0) + len, resources));
+            resources
+        });
+        let len = resources.len() as i64;
+        if let (Some(key), Some(last)) = (hint_key, resources.last())
+            && len == q.limit
+        {
+            let end = PageEnd {
+                created: last.created.clone(),
+                id: last.id.clone(),
+            };
+            self.page_hints
+                .put(key, q.offset.max(0) + len, end, q.now_ms);
+        }
+        // A page that is not full and not past the end gives the total without counting
+        // (the common `filter=userName eq …` lookup is one query).
+        if q.limit > 0 && len < q.limit && (len > 0 || q.offset == 0) {
+            return Ok((q.offset.max(0) + len, resources));
+        }
+        let total = match &q.filter {
+            None => self.count_resources(q.target, q.resource_type).await?,
+            Some(_) => {
+                let count_sql =
+                    format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
+                with_pool!(self, p => {
+                    let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target);
+                    if enriched {
+                        cq = cq.bind(q.enrichment_source.unwrap_or_default());
+                    }
+                    bind_values!(cq, binds).fetch_one(p).await?.try_get::<i64, _>("n")?
+                })
             }
-            let total: i64 = bind_values!(cq, binds).fetch_one(p).await?.try_get("n")?;
-            Ok((total, resources))
+        };
+        Ok((total, resources))
+    }
+
+    /// How many resources of a type a target holds (the trigger-kept counts, exact).
+    pub async fn count_resources(&self, target: &str, rt: ResourceType) -> StoreResult<i64> {
+        with_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM scim_resource_counts \
+                 WHERE target = $1 AND resource_type = $2",
+            )
+            .bind(target)
+            .bind(rt.as_str())
+            .fetch_one(p)
+            .await?;
+            Ok(row.try_get::<i64, _>("n")?)
         })
     }
 }

@@ -11,6 +11,7 @@ mod errors;
 mod groups;
 mod metrics;
 mod outbox;
+mod paging;
 mod reconcile;
 mod security;
 mod users;

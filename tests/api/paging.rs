@@ -1,0 +1,104 @@
+//! `startIndex` paging: walks give the same rows as one big page (keyset continuation is a
+//! shortcut, not a different answer), and `totalResults` stays exact through creates and
+//! deletes (trigger-kept counts for unfiltered lists, COUNT(*) for filtered ones).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::*;
+
+async fn ids(app: &TestApp, query: &str) -> (i64, Vec<String>) {
+    let (s, body) = app
+        .scim_json(Method::GET, "t1", &format!("/Users?{query}"), None)
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let ids = body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    (body["totalResults"].as_i64().unwrap(), ids)
+}
+
+async fn create(app: &TestApp, name: &str) -> String {
+    let (s, u) = app
+        .scim_json(
+            Method::POST,
+            "t1",
+            "/Users",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    u["id"].as_str().unwrap().to_string()
+}
+
+both!(walks_match_one_page_and_totals_stay_exact, |b| async move {
+    let app = spawn_app(b).await;
+    for i in 0..25 {
+        create(&app, &format!("page{i:02}@corp.example")).await;
+    }
+    let (total, all) = ids(&app, "count=100").await;
+    assert_eq!((total, all.len()), (25, 25));
+    // Walk twice: the first walk leaves hints, the second follows them.
+    for _ in 0..2 {
+        let mut walked = Vec::new();
+        for start in [1, 11, 21] {
+            let (total, page) = ids(&app, &format!("startIndex={start}&count=10")).await;
+            assert_eq!(total, 25);
+            walked.extend(page);
+        }
+        assert_eq!(walked, all);
+    }
+    // Out-of-order and past-the-end requests still use positions.
+    assert_eq!(
+        ids(&app, "startIndex=21&count=10").await.1,
+        all[20..].to_vec()
+    );
+    assert_eq!(ids(&app, "startIndex=26&count=10").await, (25, vec![]));
+    assert_eq!(
+        ids(&app, "startIndex=6&count=10").await.1,
+        all[5..15].to_vec()
+    );
+
+    // Deletes and creates keep totals exact on full pages (no COUNT(*) for unfiltered lists).
+    for id in &all[..3] {
+        let r = app
+            .scim(Method::DELETE, "t1", &format!("/Users/{id}"), None)
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    create(&app, "late@corp.example").await;
+    assert_eq!(ids(&app, "count=5").await.0, 23);
+    assert_eq!(ids(&app, "count=0").await, (23, vec![]));
+    // Filtered lists count the matches.
+    let (total, page) = ids(&app, "filter=userName%20sw%20%22page1%22&count=4").await;
+    assert_eq!((total, page.len()), (10, 4));
+    // Another target's users are not counted.
+    let (s, other) = app
+        .scim_json(Method::GET, "t2", "/Users?count=1", None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(other["totalResults"], Value::from(0));
+});
+
+both!(a_walk_is_not_shifted_by_deletes_behind_it, |b| async move {
+    let app = spawn_app(b).await;
+    for i in 0..20 {
+        create(&app, &format!("shift{i:02}@corp.example")).await;
+    }
+    let (_, all) = ids(&app, "count=100").await;
+    let (_, first) = ids(&app, "startIndex=1&count=10").await;
+    assert_eq!(first, all[..10].to_vec());
+    // A user the client has already seen goes away before it asks for the next page.
+    let r = app
+        .scim(Method::DELETE, "t1", &format!("/Users/{}", all[2]), None)
+        .await;
+    assert_eq!(r.status(), 204);
+    // The next page continues after the last row served (OFFSET would skip all[10]).
+    let (total, second) = ids(&app, "startIndex=11&count=10").await;
+    assert_eq!(total, 19);
+    assert_eq!(second, all[10..].to_vec());
+});
