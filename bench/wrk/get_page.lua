@@ -1,4 +1,4 @@
--- GET /Users?startIndex=<random>&count=100: an IdP paging through all users.
+-- GET /Users?startIndex=<random>&count=100: random deep pages (no walk to continue: OFFSET).
 dofile(os.getenv("BENCH_DIR") .. "/wrk/common.lua")
 local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 local target = os.getenv("BENCH_TARGET") or "contrast"
