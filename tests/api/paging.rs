@@ -102,3 +102,27 @@ both!(a_walk_is_not_shifted_by_deletes_behind_it, |b| async move {
     assert_eq!(total, 19);
     assert_eq!(second, all[10..].to_vec());
 });
+
+both!(random_positions_without_a_walk, |b| async move {
+    let app = spawn_app(b).await;
+    for i in 0..12 {
+        create(&app, &format!("pos{i:02}@corp.example")).await;
+    }
+    let (_, all) = ids(&app, "count=100").await;
+    for start in [2, 5, 12, 13, 40] {
+        let (total, page) = ids(&app, &format!("startIndex={start}&count=3")).await;
+        assert_eq!(total, 12, "startIndex={start}");
+        let from = (start - 1).min(12) as usize;
+        assert_eq!(
+            page,
+            all[from..(from + 3).min(12)].to_vec(),
+            "startIndex={start}"
+        );
+    }
+    // With a filter and a sort the position is still honoured.
+    let (total, page) = ids(&app, "filter=userName%20sw%20%22pos%22&sortBy=userName&sortOrder=descending&startIndex=4&count=2").await;
+    assert_eq!(total, 12);
+    let (_, mut desc) = ids(&app, "sortBy=userName&count=100").await;
+    desc.reverse();
+    assert_eq!(page, desc[3..5].to_vec());
+});
