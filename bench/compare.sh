@@ -258,10 +258,12 @@ pid_of() { local v="PID_$1"; echo "${!v}"; }
 rss() { awk -v k="$2:" '$1==k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 TCK="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { # all postgres server processes on this host (the bridge's backends are among them)
-  local t=0 p
-  for p in $(pgrep -x postgres 2>/dev/null || true); do t=$(( t + $(cpu_ticks "$p") )); done
-  echo "$t"
+pg_ticks() { # "pid ticks" of every postgres server process on this host (the bridge's backends among them)
+  local p
+  for p in $(pgrep -x postgres 2>/dev/null || true); do echo "$p $(cpu_ticks "$p")"; done
+}
+pg_delta() { # before-file after-file -> ticks spent by processes alive at the end (exited ones are lost)
+  awk 'NR==FNR {b[$1]=$2; next} {d += $2 - (($1 in b) ? b[$1] : 0)} END {print d+0}' "$1" "$2"
 }
 
 to_ms() { # wrk latency like 1.23ms / 850.00us / 1.02s -> ms
@@ -276,14 +278,14 @@ run_wrk() {
   local srv="$1" script="$2" c="$3" d="$4" out="$WORK/wrk.out" pid
   local threads=2; [ "$c" -lt 2 ] && threads=1
   pid="$(pid_of "$srv")"
-  local c0 p0 t0 c1 p1 t1
-  c0="$(cpu_ticks "$pid")"; p0="$(pg_ticks)"; t0="$(date +%s%N)"
+  local c0 t0 c1 t1
+  c0="$(cpu_ticks "$pid")"; pg_ticks >"$WORK/pg0"; t0="$(date +%s%N)"
   BENCH_BASE="$(base_of "$srv")" BENCH_RUN="$RUN_ID-$srv-$RANDOM$RANDOM" \
     wrk -t"$threads" -c"$c" -d"${d}s" --timeout 10s --latency \
     -s "$BENCH_DIR/wrk/$script" "$(url_of "$srv")" >"$out" 2>&1 || true
-  c1="$(cpu_ticks "$pid")"; p1="$(pg_ticks)"; t1="$(date +%s%N)"
+  c1="$(cpu_ticks "$pid")"; pg_ticks >"$WORK/pg1"; t1="$(date +%s%N)"
   W_CPU="$(awk -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" -v k="$TCK" 'BEGIN{printf "%.0f", 100*(b-a)/k/((e-s)/1e9)}')"
-  W_PGCPU="$(awk -v a="$p0" -v b="$p1" -v s="$t0" -v e="$t1" -v k="$TCK" 'BEGIN{printf "%.0f", 100*(b-a)/k/((e-s)/1e9)}')"
+  W_PGCPU="$(awk -v a=0 -v b="$(pg_delta "$WORK/pg0" "$WORK/pg1")" -v s="$t0" -v e="$t1" -v k="$TCK" 'BEGIN{printf "%.0f", 100*(b-a)/k/((e-s)/1e9)}')"
   W_RPS="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
   W_P50="$(to_ms "$(awk '$1=="50%" {print $2}' "$out")")"
   W_P99="$(to_ms "$(awk '$1=="99%" {print $2}' "$out")")"
