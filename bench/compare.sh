@@ -298,7 +298,7 @@ run_wrk() {
 
 TABLE="$WORK/table.tsv"
 {
-  printf "server\tworkload\tconc\treq/s\tp50 ms\tp99 ms\terrors\tRSS MiB\tcpu %%\tpg cpu %%"
+  printf "server\tworkload\tconc\treq/s\tp50 ms\tp99 ms\terrors\tRSS MiB\tcpu %%\tcpu ms/req\tpg cpu %%"
   for n in "${NODES[@]}"; do printf "\t÷%s" "$(label "$n" | cut -d/ -f2)"; done
   printf "\n"
 } >"$TABLE"
@@ -308,7 +308,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else prin
 
 for srv in "${SERVERS[@]}"; do
   s="SEED_$srv"
-  row "$(label "$srv")" "idle (seed ${!s}s)" - - - - - "$(rss "$(pid_of "$srv")" VmRSS)" - -
+  row "$(label "$srv")" "idle (seed ${!s}s)" - - - - - "$(rss "$(pid_of "$srv")" VmRSS)" - - -
 done
 
 # Warm-up (not recorded): lets V8 compile the hot paths, and every server's first
@@ -336,7 +336,7 @@ for C in $CONC_LIST; do
       fi
       pgc="-"; [ "$srv" = pg ] && pgc="$W_PGCPU"
       R[$srv]="$W_RPS"
-      LINE[$srv]="$(label "$srv")	$name	$C	$W_RPS	$W_P50	$W_P99	$W_ERR$flag	$(rss "$(pid_of "$srv")" VmRSS)	$W_CPU	$pgc"
+      LINE[$srv]="$(label "$srv")	$name	$C	$W_RPS	$W_P50	$W_P99	$W_ERR$flag	$(rss "$(pid_of "$srv")" VmRSS)	$W_CPU	$(awk -v c="$W_CPU" -v r="$W_RPS" 'BEGIN{ if (r>0) printf "%.2f", 10*c/r; else print "-" }')	$pgc"
     done
     for srv in "${SERVERS[@]}"; do
       r=""
@@ -351,7 +351,7 @@ done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 for srv in "${SERVERS[@]}"; do
-  row "$(label "$srv")" "peak (VmHWM)" - - - - - "$(rss "$(pid_of "$srv")" VmHWM)" - -
+  row "$(label "$srv")" "peak (VmHWM)" - - - - - "$(rss "$(pid_of "$srv")" VmHWM)" - - -
 done
 
 # ---------------------------------------------------------------- print
@@ -360,6 +360,6 @@ echo "scim-bridge vs in-memory Node.js SCIM gateway ($MODE) — $(date -u +%FT%T
 echo "machine: $(nproc) cores ($(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2; exit}')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load avg before $LOAD_BEFORE, after $LOAD_AFTER"
 echo "bridge $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (release), Postgres $(psql "$PG_URL/postgres" -qAtc 'SHOW server_version' | cut -d' ' -f1) (synchronous_commit=$(psql "$PG_URL/postgres" -qAtc 'SHOW synchronous_commit')), node $(node -v), scimmy $(pkgver scimmy), scimmy-routers $(pkgver scimmy-routers), express $(pkgver express)$([ "$SGW" = 1 ] && echo ", scimgateway $(node -p "require('$SGW_DIR/package.json').version") (lokijs $(node -p "require('$SGW_DIR/node_modules/lokijs/package.json').version"), tsx)"), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo "$USERS users seeded in each server; ${DURATION}s per run, wrk -t2; runs of one (workload, conc) are back to back."
-echo "cpu % = the server process's CPU over the run (200 = both cores); pg cpu % = all postgres processes; ÷x = bridge req/s ÷ node gateway x's req/s, same workload and conc; ! = errors"
+echo "cpu % = the server process's CPU over the run (200 = both cores); cpu ms/req = that CPU per request (the server process only); pg cpu % = all postgres processes on the host; ÷x = bridge req/s ÷ node gateway x's req/s, same workload and conc; ! = errors"
 column -t -s $'\t' "$TABLE"
 if [ "$FAILED" != 0 ]; then echo "compare: some runs FAILED (see log above)" >&2; exit 1; fi
