@@ -1,6 +1,10 @@
 -- Shared by the bench wrk scripts: auth header, thread numbering.
+-- BENCH_BASE: the SCIM base path (default /scim/v2/<BENCH_TARGET>, the bridge's);
+-- BENCH_AUTH: a whole Authorization header value (default "Bearer <BENCH_TOKEN>").
+-- bench/compare.sh sets both to point the same scripts at another SCIM server.
 local token = os.getenv("BENCH_TOKEN") or "bench"
-wrk.headers["Authorization"] = "Bearer " .. token
+wrk.headers["Authorization"] = os.getenv("BENCH_AUTH") or ("Bearer " .. token)
+BASE = os.getenv("BENCH_BASE") or ("/scim/v2/" .. (os.getenv("BENCH_TARGET") or "contrast"))
 wrk.headers["Accept"] = "application/scim+json"
 
 local threads = {}

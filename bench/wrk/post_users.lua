@@ -1,7 +1,6 @@
 -- POST /Users with a unique userName per request (run prefix + thread + counter).
 dofile(os.getenv("BENCH_DIR") .. "/wrk/common.lua")
 local run = os.getenv("BENCH_RUN") or "r"
-local target = os.getenv("BENCH_TARGET") or "contrast"
 local n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/scim+json"
@@ -11,5 +10,5 @@ function request()
   local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. u ..
     '","name":{"givenName":"Bench","familyName":"User' .. n .. '"},"displayName":"Bench User ' .. n ..
     '","emails":[{"value":"' .. u .. '","type":"work","primary":true}],"active":true}'
-  return wrk.format("POST", "/scim/v2/" .. target .. "/Users", nil, body)
+  return wrk.format("POST", BASE .. "/Users", nil, body)
 end
