@@ -190,6 +190,16 @@ impl CallLog {
             g.push(rec);
         }
     }
+    /// The most recent call that did not succeed, if any.
+    pub fn last_failure(&self) -> Option<CallRecord> {
+        self.calls
+            .lock()
+            .ok()?
+            .iter()
+            .rev()
+            .find(|c| c.outcome != "ok")
+            .cloned()
+    }
     pub fn take(&self) -> Vec<CallRecord> {
         self.calls
             .lock()

@@ -12,7 +12,7 @@ use super::retry::RetryPolicy;
 use super::{TargetDriver, Targets};
 use crate::clock::Clock;
 use crate::config::SyncConfig;
-use crate::connectors::{CallLog, CallRecord, ConnectorError, SyncOutcome, SyncState, VendorLink};
+use crate::connectors::{CallLog, ConnectorError, SyncOutcome, SyncState, VendorLink};
 use crate::scim::ResourceType;
 use crate::store::jobs::{Job, JobResult};
 use crate::store::{Store, StoreError};
@@ -103,21 +103,18 @@ impl Engine {
             return Ok(false);
         };
         let budget = self.cfg.lease.mul_f64(0.8);
-        let (calls, result, new_account) =
-            match tokio::time::timeout(budget, self.process(&job)).await {
-                Ok(r) => r?,
-                Err(_) => (
-                    Vec::new(),
-                    self.retry_or_give_up(
-                        &job,
-                        ConnectorError::retryable(format!(
-                            "convergence took longer than {}s; will retry",
-                            budget.as_secs()
-                        )),
-                    ),
-                    false,
-                ),
-            };
+        // Outside the timed future: what was called before a cut-off is kept (a call cut
+        // off mid-flight is recorded as abandoned by the HTTP layer).
+        let log = CallLog::default();
+        let converged = tokio::time::timeout(budget, self.process(&job, &log)).await;
+        let (result, new_account) = match converged {
+            Ok(r) => r?,
+            Err(_) => (
+                self.retry_or_give_up(&job, over_budget(budget, &log)),
+                false,
+            ),
+        };
+        let calls = log.take();
         let end = self.clock.now_ms();
         record_metrics(&job, &result);
         if !self
@@ -146,10 +143,9 @@ impl Engine {
 
     /// Converges one job: its vendor calls, its result, and whether a user got a new vendor
     /// account.
-    async fn process(&self, job: &Job) -> Result<(Vec<CallRecord>, JobResult, bool), StoreError> {
+    async fn process(&self, job: &Job, log: &CallLog) -> Result<(JobResult, bool), StoreError> {
         let Some(rt) = self.targets.get(&job.target) else {
             return Ok((
-                Vec::new(),
                 JobResult::Failed {
                     error: format!("target `{}` is not configured in this process", job.target),
                 },
@@ -158,7 +154,6 @@ impl Engine {
         };
         let Some(kind) = ResourceType::parse(&job.resource_type) else {
             return Ok((
-                Vec::new(),
                 JobResult::Failed {
                     error: format!("unknown resource type {}", job.resource_type),
                 },
@@ -171,7 +166,6 @@ impl Engine {
             .await?
             .map(|m| m.link())
             .unwrap_or_default();
-        let log = CallLog::default();
         let mut new_account = false;
         let res = self
             .store
@@ -194,7 +188,7 @@ impl Engine {
                     }
                     None => None,
                 };
-                let out = c.sync_user(desired.as_ref(), &link, &log).await;
+                let out = c.sync_user(desired.as_ref(), &link, log).await;
                 // A member got (another) vendor account: its groups must re-send members,
                 // once the new vendor id is committed (see `run_one`).
                 new_account = matches!(&out, Ok(o) if o.link.vendor_id.is_some()
@@ -209,7 +203,7 @@ impl Engine {
                     }
                     None => None,
                 };
-                c.sync_group(desired.as_ref(), &link, &log).await
+                c.sync_group(desired.as_ref(), &link, log).await
             }
             (TargetDriver::Enrichment(client), ResourceType::User) => match &res {
                 Some(r) => {
@@ -220,7 +214,7 @@ impl Engine {
                         client,
                         &job.target,
                         &email,
-                        &log,
+                        log,
                         self.clock.as_ref(),
                     )
                     .await
@@ -253,7 +247,7 @@ impl Engine {
             },
             Err(e) => self.retry_or_give_up(job, e),
         };
-        Ok((log.take(), result, new_account))
+        Ok((result, new_account))
     }
 
     fn retry_or_give_up(&self, job: &Job, e: ConnectorError) -> JobResult {
@@ -294,6 +288,24 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The error of a convergence cut off by its time budget, naming the last vendor failure
+/// (often the reason it was slow: timeouts, 429s) so the mapping shows more than "too slow".
+fn over_budget(budget: Duration, log: &CallLog) -> ConnectorError {
+    let why = log
+        .last_failure()
+        .map(|c| {
+            format!(
+                " (last failed vendor call: {} {}: {})",
+                c.method, c.path, c.outcome
+            )
+        })
+        .unwrap_or_default();
+    ConnectorError::retryable(format!(
+        "convergence took longer than {}s{why}; will retry",
+        budget.as_secs()
+    ))
 }
 
 fn record_metrics(job: &Job, result: &JobResult) {
