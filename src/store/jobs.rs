@@ -224,6 +224,9 @@ impl Store {
             };
             let generation: i64 = held.try_get("generation")?;
             let dirty = generation != job.generation;
+            // The mapping shows the job's own count of failed attempts (what max_attempts is
+            // checked against), not a running total: a newer write (dirty) starts it over.
+            let failed_attempts = if dirty { 0 } else { job.attempts.saturating_add(1) };
             for c in calls {
                 sqlx::query(
                     "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, path, status, message) \
@@ -255,20 +258,22 @@ impl Store {
                 }
                 JobResult::Retry { error, next_attempt_ms } => {
                     sqlx::query(
-                        "UPDATE sync_mappings SET state = 'retrying', last_error = $4, attempts = attempts + 1, \
+                        "UPDATE sync_mappings SET state = 'retrying', last_error = $4, attempts = $7, \
                          next_attempt = $5, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
                     )
                     .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
                     .bind(error).bind(if dirty { now_ms } else { *next_attempt_ms }).bind(now_ms)
+                    .bind(failed_attempts)
                     .execute(&mut *tx).await?;
                 }
                 JobResult::Failed { error } => {
                     sqlx::query(
-                        "UPDATE sync_mappings SET state = $4, last_error = $5, attempts = attempts + 1, \
+                        "UPDATE sync_mappings SET state = $4, last_error = $5, attempts = $7, \
                          next_attempt = NULL, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
                     )
                     .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
                     .bind(if dirty { "pending" } else { "failed" }).bind(error).bind(now_ms)
+                    .bind(failed_attempts)
                     .execute(&mut *tx).await?;
                 }
             }

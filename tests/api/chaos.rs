@@ -1,0 +1,124 @@
+//! Regression tests for what the vendor chaos script (`scripts/chaos-test.sh`,
+//! docs/reliability.md) found: each runs the engine by hand against a misbehaving simulator.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use scim_bridge::clock::ManualClock;
+use scim_bridge::sim::Faults;
+use scim_bridge::sim::contrast::ContrastSim;
+use scim_bridge::sync::Engine;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::delivery::{contrast_toml, user_body};
+use crate::helpers::*;
+
+/// An app on a manual clock (retries become due when the test says so) and an engine with
+/// a budget of `max_attempts`.
+async fn app_and_engine(
+    b: Backend,
+    sim_base: &str,
+    max_attempts: u32,
+) -> (TestApp, Arc<ManualClock>, Engine) {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let mut s = Spawn::new(b);
+    s.clock = clock.clone();
+    s.extra_tokens = vec!["c".into()];
+    s.extra_toml = contrast_toml("c", sim_base, "");
+    let app = spawn_with(s).await;
+    let mut cfg = app.app.engine.cfg.clone();
+    cfg.max_attempts = max_attempts;
+    let engine = Engine::new(
+        app.store().clone(),
+        app.app.engine.targets.clone(),
+        clock.clone(),
+        cfg,
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    (app, clock, engine)
+}
+
+async fn create(app: &TestApp, path: &str, body: Value) -> String {
+    let (st, v) = app.scim_json(Method::POST, "c", path, Some(body)).await;
+    assert_eq!(st, 201, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Runs every due job, then moves the clock past the longest retry delay, `rounds` times.
+async fn rounds(engine: &Engine, clock: &ManualClock, rounds: usize) {
+    for _ in 0..rounds {
+        engine.run_until_idle(1000).await.unwrap();
+        clock.advance_ms(5_000);
+    }
+}
+
+// Found by the outage phase: the mapping showed `attempts: 9` next to "gave up after 8
+// attempts". A group change re-enqueues its members with a fresh budget (the job's count
+// starts over) but the mapping kept adding to its old count.
+both!(mapping_attempts_are_the_jobs_count, |b| async move {
+    let sim = ContrastSim::default();
+    let server = sim.start().await.unwrap();
+    sim.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let (app, clock, engine) = app_and_engine(b, &server.base_url(), 3).await;
+    let u1 = create(&app, "/Users", user_body("one@corp.example")).await;
+    let u2 = create(&app, "/Users", user_body("two@corp.example")).await;
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                       "displayName": "Developers", "members": [{"value": u1}]});
+    let gid = create(&app, "/Groups", group).await;
+    rounds(&engine, &clock, 1).await;
+    let m = app
+        .store()
+        .get_mapping("c", "User", &u1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.state.as_str(), m.attempts), ("retrying", 1));
+
+    // A group change re-enqueues its members: u1's job starts a new budget.
+    let (st, _) = app
+        .scim_json(
+            Method::PATCH,
+            "c",
+            &format!("/Groups/{gid}"),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": u2}]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 200);
+    rounds(&engine, &clock, 6).await;
+    let depth: i64 = app
+        .store()
+        .queue_stats(i64::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.depth)
+        .sum();
+    assert_eq!(depth, 0, "every job gave up: the queue drained");
+    for id in [&u1, &u2] {
+        let m = app
+            .store()
+            .get_mapping("c", "User", id)
+            .await
+            .unwrap()
+            .unwrap();
+        let err = m.last_error.clone().unwrap_or_default();
+        assert_eq!(m.state, "failed");
+        assert!(err.starts_with("gave up after 3 attempts: "), "{err}");
+        assert!(
+            err.contains("server error (5"),
+            "the vendor's failure: {err}"
+        );
+        assert_eq!(
+            m.attempts, 3,
+            "the mapping shows the attempts the job made: {m:?}"
+        );
+    }
+    server.shutdown().await;
+});
