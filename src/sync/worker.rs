@@ -290,21 +290,21 @@ impl Engine {
     }
 }
 
-/// The error of a convergence cut off by its time budget, naming the last vendor failure
-/// (often the reason it was slow: timeouts, 429s) so the mapping shows more than "too slow".
+/// The error of a convergence cut off by its time budget, with what it was doing: the
+/// last vendor failure (often why it was slow: timeouts, 429s), else that it was waiting.
 fn over_budget(budget: Duration, log: &CallLog) -> ConnectorError {
-    let why = log
-        .last_failure()
-        .map(|c| {
-            format!(
-                " (last failed vendor call: {} {}: {})",
-                c.method, c.path, c.outcome
-            )
-        })
-        .unwrap_or_default();
+    let why = match (log.last_failure(), log.len()) {
+        (Some(c), _) => format!(
+            "last failed vendor call: {} {}: {}",
+            c.method, c.path, c.outcome
+        ),
+        (None, 0) => "no vendor call made: waiting for the target's rate limit or a free call slot"
+            .to_string(),
+        (None, n) => format!("{n} vendor calls, none failed: slow answers or the rate limit"),
+    };
     ConnectorError::retryable(format!(
-        "convergence took longer than {}s{why}; will retry",
-        budget.as_secs()
+        "convergence took longer than {:.1}s ({why}); will retry",
+        budget.as_secs_f64()
     ))
 }
 

@@ -122,3 +122,76 @@ both!(mapping_attempts_are_the_jobs_count, |b| async move {
     }
     server.shutdown().await;
 });
+
+// Found by the long 429-storm and mixed phases: a job that outlives its convergence budget
+// is cancelled mid-call. The cancelled call kept its slot of the target's concurrency gate,
+// so after `max_concurrency` cuts every call of that target waited forever (the queue never
+// drained, even after the vendor recovered) and the history showed no call, only "took
+// longer".
+both!(
+    a_job_cut_by_its_budget_frees_the_gate_and_keeps_its_calls,
+    |b| async move {
+        let sim = ContrastSim::default();
+        let server = sim.start().await.unwrap();
+        sim.set_faults(Faults {
+            latency_ms: Some((3000, 3000)),
+            ..Faults::default()
+        });
+        let (app, clock, mut engine) = app_and_engine(b, &server.base_url(), 25).await;
+        engine.cfg.lease = std::time::Duration::from_secs(1); // budget 0.8 s, vendor timeout 30 s
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            ids.push(create(&app, "/Users", user_body(&format!("slow{i}@corp.example"))).await);
+        }
+        // More cuts than the gate has slots (max_concurrency 4).
+        rounds(&engine, &clock, 2).await;
+        let m = app
+            .store()
+            .get_mapping("c", "User", &ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        let err = m.last_error.clone().unwrap_or_default();
+        assert_eq!(m.state, "retrying");
+        assert!(
+            err.starts_with("convergence took longer than 0.8s ("),
+            "{err}"
+        );
+        assert!(
+            err.contains("abandoned after"),
+            "names the call in flight: {err}"
+        );
+        let history = app.store().history("c", &ids[0], 50).await.unwrap();
+        assert!(
+            history.iter().any(|h| h.kind == "call"
+                && h.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("abandoned after"))),
+            "the cut-off call is in the history: {history:?}"
+        );
+
+        // The vendor recovers: every job converges (no slot of the gate was lost).
+        sim.set_faults(Faults::default());
+        let recovered = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            rounds(&engine, &clock, 3),
+        )
+        .await;
+        assert!(recovered.is_ok(), "the engine is not stuck");
+        for id in &ids {
+            let m = app
+                .store()
+                .get_mapping("c", "User", id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(m.state, "synced", "{m:?}");
+        }
+        assert_eq!(
+            sim.users().len(),
+            ids.len(),
+            "no duplicate from the cut-off creates"
+        );
+        server.shutdown().await;
+    }
+);
