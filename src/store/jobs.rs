@@ -151,22 +151,45 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<Vec<Job>> {
+        self.claim_jobs_except(worker, limit, now_ms, lease_ms, &[])
+            .await
+    }
+
+    /// [`Self::claim_jobs`], skipping the jobs of the `except` targets (the engine's fair
+    /// share of workers between targets, `sync::share`).
+    pub async fn claim_jobs_except(
+        &self,
+        worker: &str,
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+        except: &[String],
+    ) -> StoreResult<Vec<Job>> {
         let lock = match self.dialect() {
             super::Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             super::Dialect::Sqlite => "",
+        };
+        let skip = if except.is_empty() {
+            String::new()
+        } else {
+            let ph: Vec<String> = (0..except.len()).map(|i| format!("${}", i + 5)).collect();
+            format!("AND target NOT IN ({}) ", ph.join(", "))
         };
         let sql = format!(
             "UPDATE sync_jobs SET locked_by = $1, locked_until = $2 \
              WHERE (target, resource_type, resource_id) IN ( \
                SELECT target, resource_type, resource_id FROM sync_jobs \
-               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) \
+               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) {skip}\
                ORDER BY run_after LIMIT $4 {lock}) \
              RETURNING target, resource_type, resource_id, generation, attempts, enqueued_at"
         );
         with_pool!(self, p => {
-            let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit)
-                .fetch_all(p).await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
+            for t in except {
+                q = q.bind(t);
+            }
+            let rows = q.fetch_all(p).await?;
             let mut jobs = Vec::with_capacity(rows.len());
             for r in rows {
                 jobs.push(Job {

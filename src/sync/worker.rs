@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::desired::{desired_group, desired_user};
 use super::retry::RetryPolicy;
+use super::share::WorkerShare;
 use super::{TargetDriver, Targets};
 use crate::clock::Clock;
 use crate::config::SyncConfig;
@@ -27,6 +28,8 @@ pub struct Engine {
     pub worker_id: String,
     /// Woken by SCIM writes so idle workers pick new jobs at once.
     pub wake: Arc<Notify>,
+    /// Keeps a worker for every target: one slow vendor never holds them all.
+    share: WorkerShare,
 }
 
 impl Engine {
@@ -42,7 +45,9 @@ impl Engine {
             max: cfg.retry_max,
             max_attempts: cfg.max_attempts,
         };
+        let share = WorkerShare::new(cfg.workers, targets.0.keys().cloned().collect());
         Engine {
+            share,
             store,
             targets,
             clock,
@@ -98,9 +103,18 @@ impl Engine {
     pub async fn run_one(&self, worker: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let lease_ms = self.cfg.lease.as_millis() as i64;
-        let jobs = self.store.claim_jobs(worker, 1, now, lease_ms).await?;
-        let Some(job) = jobs.into_iter().next() else {
-            return Ok(false);
+        let (job, _slot) = {
+            let _claiming = self.share.claiming().await;
+            let except = self.share.excluded();
+            let jobs = self
+                .store
+                .claim_jobs_except(worker, 1, now, lease_ms, &except)
+                .await?;
+            let Some(job) = jobs.into_iter().next() else {
+                return Ok(false);
+            };
+            let slot = self.share.enter(&job.target);
+            (job, slot)
         };
         let budget = self.cfg.lease.mul_f64(0.8);
         // Outside the timed future: what was called before a cut-off is kept (a call cut
@@ -303,7 +317,7 @@ fn over_budget(budget: Duration, log: &CallLog) -> ConnectorError {
         (None, n) => format!("{n} vendor calls, none failed: slow answers or the rate limit"),
     };
     ConnectorError::retryable(format!(
-        "convergence took longer than {:.1}s ({why}); will retry",
+        "convergence took longer than {:.1}s ({why})",
         budget.as_secs_f64()
     ))
 }

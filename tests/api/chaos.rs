@@ -6,12 +6,13 @@ use std::sync::Arc;
 use reqwest::Method;
 use scim_bridge::clock::ManualClock;
 use scim_bridge::sim::Faults;
+use scim_bridge::sim::carbon_black::{CarbonBlackSim, CarbonBlackSimConfig};
 use scim_bridge::sim::contrast::ContrastSim;
 use scim_bridge::sync::Engine;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::delivery::{contrast_toml, user_body};
+use crate::delivery::{carbon_black_toml, contrast_toml, user_body};
 use crate::helpers::*;
 
 /// An app on a manual clock (retries become due when the test says so) and an engine with
@@ -195,3 +196,59 @@ both!(
         server.shutdown().await;
     }
 );
+
+// Found by the one-vendor-storm phase: while Carbon Black rate-limited and answered slowly,
+// every worker sat at its gate and Contrast's new users waited for the storm to pass.
+both!(a_slow_vendor_does_not_hold_every_worker, |b| async move {
+    let c_sim = ContrastSim::default();
+    let c_server = c_sim.start().await.unwrap();
+    let cb_sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
+    let cb_server = cb_sim.start().await.unwrap();
+    cb_sim.set_faults(Faults {
+        latency_ms: Some((4000, 4000)),
+        ..Faults::default()
+    });
+    let mut s = Spawn::new(b);
+    s.background = true; // the config's 2 workers
+    s.extra_tokens = vec!["c".into(), "cb".into()];
+    s.extra_toml = format!(
+        "{}{}",
+        contrast_toml("c", &c_server.base_url(), ""),
+        carbon_black_toml("cb", &cb_server.base_url(), "")
+    );
+    let app = spawn_with(s).await;
+    for i in 0..4 {
+        let (st, _) = app
+            .scim_json(
+                Method::POST,
+                "cb",
+                "/Users",
+                Some(user_body(&format!("slow{i}@corp.example"))),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (st, _) = app
+        .scim_json(
+            Method::POST,
+            "c",
+            "/Users",
+            Some(user_body("fast@corp.example")),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let started = std::time::Instant::now();
+    while c_sim.user_by_username("fast@corp.example").is_none()
+        && started.elapsed() < std::time::Duration::from_secs(3)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        c_sim.user_by_username("fast@corp.example").is_some(),
+        "Contrast's user waited for Carbon Black's slow jobs"
+    );
+    app.app.shutdown.cancel();
+    c_server.shutdown().await;
+    cb_server.shutdown().await;
+});

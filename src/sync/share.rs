@@ -1,0 +1,143 @@
+//! Sharing one process's workers between targets, so that a slow or rate-limited vendor
+//! never holds every worker while another target's jobs wait (found by the chaos test: a
+//! Carbon Black 429 storm stalled Contrast provisioning, every worker waiting at Carbon
+//! Black's gate).
+//!
+//! Rule: a free worker may take a job of any target while more workers are free than there
+//! are targets with no job in flight; otherwise it takes only jobs of targets with none in
+//! flight. So every target can always start a job, and one busy target alone may still use
+//! every worker but (targets − 1).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug)]
+pub struct WorkerShare {
+    workers: usize,
+    targets: Vec<String>,
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    /// Held from choosing the excluded targets until the claimed job is counted, so two
+    /// workers never both take the last worker a target was keeping.
+    claiming: tokio::sync::Mutex<()>,
+}
+
+/// One job in flight; dropping it (job finished, or its worker gave up) frees the slot.
+#[derive(Debug)]
+pub struct Slot {
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    target: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = lock(&self.in_flight);
+        if let Some(n) = map.get_mut(&self.target) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+fn lock(m: &Mutex<HashMap<String, usize>>) -> MutexGuard<'_, HashMap<String, usize>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The targets a free worker must skip now (see the module docs).
+pub fn excluded(
+    workers: usize,
+    targets: &[String],
+    in_flight: &HashMap<String, usize>,
+) -> Vec<String> {
+    let busy = |t: &String| in_flight.get(t).copied().unwrap_or(0) > 0;
+    let total: usize = in_flight.values().sum();
+    let free = workers.saturating_sub(total);
+    let idle = targets.iter().filter(|t| !busy(t)).count();
+    if free > idle {
+        return Vec::new();
+    }
+    targets.iter().filter(|t| busy(t)).cloned().collect()
+}
+
+impl WorkerShare {
+    pub fn new(workers: usize, mut targets: Vec<String>) -> Self {
+        targets.sort();
+        Self {
+            workers,
+            targets,
+            in_flight: Arc::default(),
+            claiming: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Serialises claims; hold the guard until [`Self::enter`] counted the claimed job.
+    pub async fn claiming(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.claiming.lock().await
+    }
+
+    /// The targets to skip when claiming now.
+    pub fn excluded(&self) -> Vec<String> {
+        excluded(self.workers, &self.targets, &lock(&self.in_flight))
+    }
+
+    /// Counts a claimed job of `target` until the returned slot is dropped.
+    pub fn enter(&self, target: &str) -> Slot {
+        *lock(&self.in_flight).entry(target.to_string()).or_insert(0) += 1;
+        Slot {
+            in_flight: self.in_flight.clone(),
+            target: target.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn one_busy_target_leaves_a_worker_for_each_other_target() {
+        let share = WorkerShare::new(4, names(&["c", "cb"]));
+        let mut slots = Vec::new();
+        for _ in 0..3 {
+            assert!(share.excluded().is_empty());
+            slots.push(share.enter("cb"));
+        }
+        // One worker left and `c` has nothing in flight: it is kept for `c`.
+        assert_eq!(share.excluded(), names(&["cb"]));
+        let c = share.enter("c");
+        assert_eq!(share.excluded(), names(&["c", "cb"]));
+        drop(c);
+        drop(slots.pop());
+        assert!(
+            share.excluded().is_empty(),
+            "a slot freed: cb may take it again"
+        );
+    }
+
+    #[test]
+    fn two_storming_targets_cannot_starve_a_third() {
+        let t = names(&["a", "b", "c"]);
+        let mut m = HashMap::from([("a".to_string(), 2), ("b".to_string(), 1)]);
+        assert_eq!(excluded(4, &t, &m), names(&["a", "b"]));
+        // Two workers free, kept for the two idle targets.
+        m.insert("b".into(), 0);
+        assert_eq!(excluded(4, &t, &m), names(&["a"]));
+        m.insert("a".into(), 1);
+        assert!(excluded(4, &t, &m).is_empty(), "3 free, 2 idle targets");
+    }
+
+    #[test]
+    fn a_single_target_may_use_every_worker() {
+        let t = names(&["only"]);
+        let m = HashMap::from([("only".to_string(), 3)]);
+        assert!(excluded(4, &t, &m).is_empty());
+        let m = HashMap::from([("only".to_string(), 4)]);
+        assert_eq!(
+            excluded(4, &t, &m),
+            names(&["only"]),
+            "no worker free at all"
+        );
+    }
+}
