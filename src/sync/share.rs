@@ -3,10 +3,14 @@
 //! Carbon Black 429 storm stalled Contrast provisioning, every worker waiting at Carbon
 //! Black's gate).
 //!
-//! Rule: a free worker may take a job of any target while more workers are free than there
-//! are targets with no job in flight; otherwise it takes only jobs of targets with none in
-//! flight. So every target can always start a job, and one busy target alone may still use
-//! every worker but (targets − 1).
+//! Rules, for each claim:
+//! 1. Reserve: a free worker may take a job of any target while more workers are free than
+//!    there are targets with no job in flight; otherwise only jobs of targets with none in
+//!    flight. So every target can always start a job, and one busy target alone may still
+//!    use every worker but (targets − 1).
+//! 2. Fair share first: the claim is tried first without the targets that already have
+//!    `ceil(workers / targets)` jobs in flight, and only when none of the others has a due
+//!    job with rule 1 alone. A target with work thus gets its share, not just one worker.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,6 +61,26 @@ pub fn excluded(
     targets.iter().filter(|t| busy(t)).cloned().collect()
 }
 
+/// The exclusion lists to claim with, in order (see the module docs).
+pub fn passes(
+    workers: usize,
+    targets: &[String],
+    in_flight: &HashMap<String, usize>,
+) -> Vec<Vec<String>> {
+    let reserve = excluded(workers, targets, in_flight);
+    let share = workers.div_ceil(targets.len().max(1)).max(1);
+    let fair: Vec<String> = targets
+        .iter()
+        .filter(|t| reserve.contains(t) || in_flight.get(t.as_str()).copied().unwrap_or(0) >= share)
+        .cloned()
+        .collect();
+    if fair == reserve {
+        vec![reserve]
+    } else {
+        vec![fair, reserve]
+    }
+}
+
 impl WorkerShare {
     pub fn new(workers: usize, mut targets: Vec<String>) -> Self {
         targets.sort();
@@ -73,9 +97,9 @@ impl WorkerShare {
         self.claiming.lock().await
     }
 
-    /// The targets to skip when claiming now.
-    pub fn excluded(&self) -> Vec<String> {
-        excluded(self.workers, &self.targets, &lock(&self.in_flight))
+    /// The targets to skip when claiming now: try each list in turn until a job is found.
+    pub fn passes(&self) -> Vec<Vec<String>> {
+        passes(self.workers, &self.targets, &lock(&self.in_flight))
     }
 
     /// Counts a claimed job of `target` until the returned slot is dropped.
@@ -94,6 +118,23 @@ mod tests {
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fair_share_is_tried_first() {
+        let t = names(&["c", "cb"]);
+        let none = HashMap::new();
+        assert_eq!(
+            passes(4, &t, &none),
+            vec![Vec::<String>::new()],
+            "one query when idle"
+        );
+        let m = HashMap::from([("cb".to_string(), 2)]);
+        assert_eq!(passes(4, &t, &m), vec![names(&["cb"]), vec![]]);
+        let m = HashMap::from([("cb".to_string(), 2), ("c".to_string(), 1)]);
+        assert_eq!(passes(4, &t, &m), vec![names(&["cb"]), vec![]]);
+        let m = HashMap::from([("cb".to_string(), 1), ("c".to_string(), 1)]);
+        assert_eq!(passes(4, &t, &m), vec![Vec::<String>::new()]);
     }
 
     #[test]

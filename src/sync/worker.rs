@@ -16,6 +16,7 @@ use crate::config::SyncConfig;
 use crate::connectors::{CallLog, ConnectorError, SyncOutcome, SyncState, VendorLink};
 use crate::scim::ResourceType;
 use crate::store::jobs::{Job, JobResult};
+use crate::store::reconcile::forget_applied;
 use crate::store::{Store, StoreError};
 
 pub struct Engine {
@@ -105,12 +106,18 @@ impl Engine {
         let lease_ms = self.cfg.lease.as_millis() as i64;
         let (job, _slot) = {
             let _claiming = self.share.claiming().await;
-            let except = self.share.excluded();
-            let jobs = self
-                .store
-                .claim_jobs_except(worker, 1, now, lease_ms, &except)
-                .await?;
-            let Some(job) = jobs.into_iter().next() else {
+            let mut claimed = None;
+            for except in self.share.passes() {
+                let jobs = self
+                    .store
+                    .claim_jobs_except(worker, 1, now, lease_ms, &except)
+                    .await?;
+                claimed = jobs.into_iter().next();
+                if claimed.is_some() {
+                    break;
+                }
+            }
+            let Some(job) = claimed else {
                 return Ok(false);
             };
             let slot = self.share.enter(&job.target);
@@ -178,7 +185,17 @@ impl Engine {
             .store
             .get_mapping(&job.target, &job.resource_type, &job.resource_id)
             .await?
-            .map(|m| m.link())
+            .map(|m| {
+                let mut link = m.link();
+                // The last attempt failed: a write whose answer was lost (timeout, slow body,
+                // 5xx after applying) may have landed, so what `applied` remembers is no
+                // longer known. Forgotten, the connector re-sends every attribute instead of
+                // skipping the ones it believes are there (found by the chaos test).
+                if m.last_error.is_some() {
+                    link.applied = forget_applied(&link.applied);
+                }
+                link
+            })
             .unwrap_or_default();
         let mut new_account = false;
         let res = self

@@ -22,11 +22,20 @@ async fn app_and_engine(
     sim_base: &str,
     max_attempts: u32,
 ) -> (TestApp, Arc<ManualClock>, Engine) {
+    app_and_engine_with(b, "c", contrast_toml("c", sim_base, ""), max_attempts).await
+}
+
+async fn app_and_engine_with(
+    b: Backend,
+    target: &str,
+    toml: String,
+    max_attempts: u32,
+) -> (TestApp, Arc<ManualClock>, Engine) {
     let clock = ManualClock::new(1_700_000_000_000);
     let mut s = Spawn::new(b);
     s.clock = clock.clone();
-    s.extra_tokens = vec!["c".into()];
-    s.extra_toml = contrast_toml("c", sim_base, "");
+    s.extra_tokens = vec![target.into()];
+    s.extra_toml = toml;
     let app = spawn_with(s).await;
     let mut cfg = app.app.engine.cfg.clone();
     cfg.max_attempts = max_attempts;
@@ -252,3 +261,87 @@ both!(a_slow_vendor_does_not_hold_every_worker, |b| async move {
     c_server.shutdown().await;
     cb_server.shutdown().await;
 });
+
+// Found by the long slow-bodies phase: a Carbon Black user kept the ANALYST role after
+// leaving the Analysts group. The PATCH that gave the role landed but its answer was lost
+// (slow body, here a 500 after applying); `applied` still said READ_ONLY_ANALYST, so when
+// the user left the group the connector saw nothing to change.
+both!(
+    a_write_whose_answer_was_lost_is_not_trusted_as_unapplied,
+    |b| async move {
+        let sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
+        let server = sim.start().await.unwrap();
+        let toml = carbon_black_toml(
+            "cb",
+            &server.base_url(),
+            "group_roles = { Analysts = \"ANALYST\" }",
+        );
+        let (app, clock, engine) = app_and_engine_with(b, "cb", toml, 25).await;
+        let scim = |m: Method, path: String, body: Value| {
+            let app = &app;
+            async move {
+                let (st, v) = app.scim_json(m, "cb", &path, Some(body)).await;
+                assert!(st == 200 || st == 201, "{st} {v}");
+                v
+            }
+        };
+        let u = scim(Method::POST, "/Users".into(), user_body("ana@corp.example")).await;
+        let uid = u["id"].as_str().unwrap().to_string();
+        let g = scim(
+            Method::POST,
+            "/Groups".into(),
+            json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Analysts", "members": []}),
+        )
+        .await;
+        let gid = g["id"].as_str().unwrap().to_string();
+        rounds(&engine, &clock, 1).await;
+        let role = || sim.user_by_login("ana@corp.example").map(|u| u.role);
+        assert_eq!(role().as_deref(), Some("READ_ONLY_ANALYST"));
+
+        // Joins Analysts: the PATCH lands, its answer is a 500.
+        sim.set_faults(Faults {
+            apply_then_fail_rate: 1.0,
+            ..Faults::default()
+        });
+        let patch = |op: Value| {
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                   "Operations": [op]})
+        };
+        scim(
+            Method::PATCH,
+            format!("/Groups/{gid}"),
+            patch(json!({"op": "add", "path": "members", "value": [{"value": uid}]})),
+        )
+        .await;
+        engine.run_until_idle(100).await.unwrap();
+        assert_eq!(role().as_deref(), Some("ANALYST"), "applied at the vendor");
+        let m = app
+            .store()
+            .get_mapping("cb", "User", &uid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.state, "retrying");
+
+        // Leaves Analysts before the retry: the vendor must end READ_ONLY_ANALYST again.
+        sim.set_faults(Faults::default());
+        scim(
+            Method::PATCH,
+            format!("/Groups/{gid}"),
+            patch(json!({"op": "remove", "path": format!("members[value eq \"{uid}\"]")})),
+        )
+        .await;
+        rounds(&engine, &clock, 2).await;
+        assert_eq!(role().as_deref(), Some("READ_ONLY_ANALYST"));
+        let m = app
+            .store()
+            .get_mapping("cb", "User", &uid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.state.as_str(), m.last_error), ("synced", None));
+        server.shutdown().await;
+    }
+);
