@@ -152,8 +152,9 @@ def run_phase(ctx, ph):
             idp.random_op(t)
         time.sleep(a.write_s / len(ops))
     acked = idp.writes - writes0
-    healthy_s = None
+    healthy_s, backlog = None, 0
     if healthy:
+        backlog = int(db.one(f"SELECT count(*) FROM sync_jobs WHERE target = '{healthy}'"))
         # The other vendor storms: a new user of the healthy target must still go through.
         healthy_s = cc.canary(idp, ports["c"], ports["cb"], HEALTHY_WITHIN, (healthy,))
     if outage:
@@ -246,7 +247,7 @@ def run_phase(ctx, ph):
           f"max_attempts_seen={max_seen}/{MAX_ATTEMPTS} overdue_leases={sampler.overdue} "
           f"canary={'%.1fs' % canary_s if canary_s is not None else 'none'} "
           + (f"healthy_target_sync={'%.1fs' % healthy_s if healthy_s is not None else 'none'} "
-             if healthy else "") +
+             f"healthy_backlog={backlog} " if healthy else "") +
           f"result={'pass' if ok else 'FAIL'}", flush=True)
     return ok
 
