@@ -94,19 +94,23 @@ def wait_http(port, path, want=200, timeout=60.0):
     return False
 
 
-def bridge_config(path, listen_port, db_url, tokens, c_port, cb_port, extra_sync=""):
-    """Writes a config with a Contrast target `c` and a Carbon Black target `cb`."""
+def bridge_config(path, listen_port, db_url, tokens, c_port, cb_port, extra_sync="", sync=None,
+                  c_extra="", cb_extra=""):
+    """Writes a config with a Contrast target `c` and a Carbon Black target `cb`.
+
+    `sync` overrides [sync] keys (e.g. {"max_attempts": 8}); `c_extra` / `cb_extra` are TOML
+    lines appended to the target tables."""
     _, admin_hash = new_token()
+    settings = {"workers": 4, "lease": 10, "retry_base": 0.2, "retry_max": 3,
+                "max_attempts": 1000}
+    settings.update(sync or {})
+    sync_lines = "\n".join(f"{k} = {v}" for k, v in settings.items())
     text = f'''listen = "127.0.0.1:{listen_port}"
 database_url = "{db_url}"
 admin_token_sha256 = ["{admin_hash}"]
 
 [sync]
-workers = 4
-lease = 10
-retry_base = 0.2
-retry_max = 3
-max_attempts = 1000
+{sync_lines}
 {extra_sync}
 
 [targets.c]
@@ -117,6 +121,7 @@ org_uuid = "{SIM_CONTRAST["org"]}"
 username = "{SIM_CONTRAST["username"]}"
 service_key = "{SIM_CONTRAST["service_key"]}"
 api_key = "{SIM_CONTRAST["api_key"]}"
+{c_extra}
 
 [targets.cb]
 kind = "carbon_black"
@@ -126,6 +131,7 @@ org_key = "{SIM_CB["org_key"]}"
 api_id = "{SIM_CB["api_id"]}"
 api_secret = "{SIM_CB["api_secret"]}"
 default_role = "READ_ONLY_ANALYST"
+{cb_extra}
 '''
     with open(path, "w") as f:
         f.write(text)

@@ -97,6 +97,51 @@ impl From<CallError> for ConnectorError {
     }
 }
 
+/// One call between the gate's `before` and `after`. The engine cancels a job whose
+/// convergence outlives its budget, dropping this mid-call: the drop still gives the gate
+/// its slot back (else the target's concurrency permits leak until every call waits
+/// forever) and records the abandoned call, so the history shows what was in flight.
+struct InFlight<'a> {
+    gate: &'a dyn CallGate,
+    log: &'a CallLog,
+    method: &'a Method,
+    path: &'a str,
+    started: Instant,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The answer came (or the transport failed): report it to the gate; the elapsed ms.
+    fn finish(mut self, status: Option<u16>) -> u64 {
+        self.done = true;
+        self.gate.after(status);
+        self.elapsed_ms()
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.gate.after(None);
+        let elapsed_ms = self.elapsed_ms();
+        self.log.push(CallRecord {
+            method: self.method.to_string(),
+            path: self.path.to_string(),
+            status: None,
+            outcome: format!(
+                "abandoned after {elapsed_ms} ms: cancelled (the job ran out of time)"
+            ),
+            elapsed_ms,
+        });
+    }
+}
+
 /// The shared vendor client of one target.
 pub struct VendorHttp {
     client: reqwest::Client,
@@ -243,11 +288,17 @@ impl VendorHttp {
         }
 
         self.gate.before().await;
-        let started = Instant::now();
+        let in_flight = InFlight {
+            gate: self.gate.as_ref(),
+            log,
+            method: &req.method,
+            path: &shown,
+            started: Instant::now(),
+            done: false,
+        };
         let result = self.exchange(builder).await;
         let status = result.as_ref().ok().map(|(s, _, _)| *s);
-        self.gate.after(status);
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed_ms = in_flight.finish(status);
 
         let outcome = self.sort(&shown, result);
         let class = match (&outcome, status) {

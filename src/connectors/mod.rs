@@ -190,6 +190,23 @@ impl CallLog {
             g.push(rec);
         }
     }
+    /// How many calls were recorded so far.
+    pub fn len(&self) -> usize {
+        self.calls.lock().map(|g| g.len()).unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The most recent call that did not succeed, if any.
+    pub fn last_failure(&self) -> Option<CallRecord> {
+        self.calls
+            .lock()
+            .ok()?
+            .iter()
+            .rev()
+            .find(|c| c.outcome != "ok")
+            .cloned()
+    }
     pub fn take(&self) -> Vec<CallRecord> {
         self.calls
             .lock()

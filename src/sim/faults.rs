@@ -5,6 +5,13 @@
 //! queued 429 burst, the rate limit (429), an injected 5xx, a dropped connection, a malformed
 //! 200, and finally, for writes, apply-then-fail. Everything before apply-then-fail happens
 //! before the simulator touches its state, so such a request changes nothing.
+//!
+//! Then, whatever the answer (except a drop), a slow body: the status and headers go out at
+//! once and the body trickles in over `slow_body_ms`. A write answered that way has been
+//! applied; a client whose deadline is shorter sees a timeout after the headers.
+//!
+//! Timeouts are `latency_ms` beyond the client's deadline: the request waits before the
+//! simulator touches its state, so a client that gives up first changed nothing.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -19,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub struct Faults {
     /// Probability of an injected 500/502/503 (chosen at random) before touching state.
     pub error_rate: f64,
-    /// Token-bucket refill rate; over it the sim answers 429 with no `Retry-After` header.
+    /// Token-bucket refill rate; over it the sim answers 429 (see `retry_after_secs`).
     pub rate_limit_per_sec: Option<f64>,
     /// Token-bucket size; defaults to `max(1, ceil(rate_limit_per_sec))`.
     pub rate_limit_burst: Option<u32>,
@@ -34,6 +41,14 @@ pub struct Faults {
     /// Probability that a create answers success without the new user's id (Contrast:
     /// `{"success":true}`; Carbon Black: no `user_id`). The user is created all the same.
     pub missing_user_id_rate: f64,
+    /// `Retry-After` (delay-seconds) sent with every 429 (bursts and the rate limit); none
+    /// when unset.
+    pub retry_after_secs: Option<u64>,
+    /// Probability that an answer's body is trickled: headers at once, then the body in small
+    /// pieces spread over `slow_body_ms` (the handler has run: a write is applied).
+    pub slow_body_rate: f64,
+    /// How long a slow body takes to arrive in all, milliseconds.
+    pub slow_body_ms: u64,
     /// Reseed the fault RNG with this value when these faults are set (reproducible chaos).
     pub seed: Option<u64>,
 }
@@ -41,7 +56,7 @@ pub struct Faults {
 /// What the fault layer decided for one request, before the handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Answer 429 (burst or rate limit), no `Retry-After`.
+    /// Answer 429 (burst or rate limit), with `Retry-After` when `retry_after_secs` is set.
     TooManyRequests,
     /// Answer this 5xx status.
     ServerError(u16),
@@ -188,6 +203,19 @@ impl FaultInjector {
         Verdict::Pass
     }
 
+    /// `Retry-After` seconds for a 429, if configured.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.lock().faults.retry_after_secs
+    }
+
+    /// How long to trickle this answer's body over, when the slow-body fault fires.
+    pub fn slow_body(&self) -> Option<Duration> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let ms = inner.faults.slow_body_ms;
+        chance(&mut inner.rng, inner.faults.slow_body_rate).then(|| Duration::from_millis(ms))
+    }
+
     /// Whether this create should answer without the new user's id.
     pub fn omit_user_id(&self) -> bool {
         let mut guard = self.lock();
@@ -206,8 +234,10 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(f.decide(true), Verdict::Pass);
             assert!(!f.omit_user_id());
+            assert_eq!(f.slow_body(), None);
         }
         assert_eq!(f.latency(), None);
+        assert_eq!(f.retry_after(), None);
     }
 
     #[test]
@@ -268,5 +298,26 @@ mod tests {
         for _ in 0..20 {
             assert!(f.latency().is_some_and(|d| range.contains(&d)));
         }
+    }
+
+    #[test]
+    fn slow_body_and_retry_after_settings() -> Result<(), serde_json::Error> {
+        let f = FaultInjector::default();
+        f.set(Faults {
+            slow_body_rate: 1.0,
+            slow_body_ms: 1500,
+            retry_after_secs: Some(2),
+            ..Faults::default()
+        });
+        assert_eq!(f.slow_body(), Some(Duration::from_millis(1500)));
+        assert_eq!(f.retry_after(), Some(2));
+        // A slow body does not change the verdict: the handler still runs.
+        assert_eq!(f.decide(true), Verdict::Pass);
+        let json: Faults = serde_json::from_str(
+            r#"{"slow_body_rate":0.5,"slow_body_ms":10,"retry_after_secs":1}"#,
+        )?;
+        assert_eq!((json.slow_body_rate, json.slow_body_ms), (0.5, 10));
+        assert_eq!(json.retry_after_secs, Some(1));
+        Ok(())
     }
 }

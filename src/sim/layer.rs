@@ -51,6 +51,51 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
+/// A 429 with the configured `Retry-After` (none when unset).
+fn too_many_requests(retry_after: Option<u64>) -> Response {
+    let mut response = json_message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    response
+}
+
+/// Pieces a slow body is cut into (at most).
+const SLOW_BODY_PIECES: usize = 8;
+
+/// The same answer with its body trickled: status and headers go out at once with the first
+/// piece, then the other pieces and the end of the body follow at equal pauses, `over` in
+/// all. Sent chunked (no Content-Length), as a vendor streaming a large page would.
+async fn trickle(response: Response, over: std::time::Duration) -> Response {
+    use futures::StreamExt;
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let size = bytes.len().div_ceil(SLOW_BODY_PIECES).max(1);
+    let mut pieces: Vec<Bytes> = (0..bytes.len())
+        .step_by(size)
+        .map(|i| bytes.slice(i..(i + size).min(bytes.len())))
+        .collect();
+    if pieces.is_empty() {
+        pieces.push(Bytes::new());
+    }
+    // An empty last piece: the end of the body also waits its turn.
+    pieces.push(Bytes::new());
+    let pause = over / u32::try_from(pieces.len() - 1).unwrap_or(1);
+    let stream =
+        futures::stream::iter(pieces.into_iter().enumerate()).then(move |(i, piece)| async move {
+            if i > 0 {
+                tokio::time::sleep(pause).await;
+            }
+            Ok::<Bytes, std::io::Error>(piece)
+        });
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
 /// Middleware for vendor routes: record the call and apply the configured faults.
 pub async fn record_and_inject(
     State(core): State<Arc<SimCore>>,
@@ -86,9 +131,7 @@ pub async fn record_and_inject(
     let is_write = method != Method::GET && method != Method::HEAD;
     let verdict = core.faults.decide(is_write);
     let response = match verdict {
-        Verdict::TooManyRequests => {
-            json_message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
-        }
+        Verdict::TooManyRequests => too_many_requests(core.faults.retry_after()),
         Verdict::ServerError(code) => json_message(
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             "Simulated server error",
@@ -117,7 +160,10 @@ pub async fn record_and_inject(
         }
     };
     core.recorder.push(record(json, response.status().as_u16()));
-    response
+    match core.faults.slow_body() {
+        Some(over) => trickle(response, over).await,
+        None => response,
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -151,22 +151,45 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> StoreResult<Vec<Job>> {
+        self.claim_jobs_except(worker, limit, now_ms, lease_ms, &[])
+            .await
+    }
+
+    /// [`Self::claim_jobs`], skipping the jobs of the `except` targets (the engine's fair
+    /// share of workers between targets, `sync::share`).
+    pub async fn claim_jobs_except(
+        &self,
+        worker: &str,
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+        except: &[String],
+    ) -> StoreResult<Vec<Job>> {
         let lock = match self.dialect() {
             super::Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             super::Dialect::Sqlite => "",
+        };
+        let skip = if except.is_empty() {
+            String::new()
+        } else {
+            let ph: Vec<String> = (0..except.len()).map(|i| format!("${}", i + 5)).collect();
+            format!("AND target NOT IN ({}) ", ph.join(", "))
         };
         let sql = format!(
             "UPDATE sync_jobs SET locked_by = $1, locked_until = $2 \
              WHERE (target, resource_type, resource_id) IN ( \
                SELECT target, resource_type, resource_id FROM sync_jobs \
-               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) \
+               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) {skip}\
                ORDER BY run_after LIMIT $4 {lock}) \
              RETURNING target, resource_type, resource_id, generation, attempts, enqueued_at"
         );
         with_pool!(self, p => {
-            let rows = sqlx::query(AssertSqlSafe(sql))
-                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit)
-                .fetch_all(p).await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
+            for t in except {
+                q = q.bind(t);
+            }
+            let rows = q.fetch_all(p).await?;
             let mut jobs = Vec::with_capacity(rows.len());
             for r in rows {
                 jobs.push(Job {
@@ -224,6 +247,9 @@ impl Store {
             };
             let generation: i64 = held.try_get("generation")?;
             let dirty = generation != job.generation;
+            // The mapping shows the job's own count of failed attempts (what max_attempts is
+            // checked against), not a running total: a newer write (dirty) starts it over.
+            let failed_attempts = if dirty { 0 } else { job.attempts.saturating_add(1) };
             for c in calls {
                 sqlx::query(
                     "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, path, status, message) \
@@ -255,20 +281,22 @@ impl Store {
                 }
                 JobResult::Retry { error, next_attempt_ms } => {
                     sqlx::query(
-                        "UPDATE sync_mappings SET state = 'retrying', last_error = $4, attempts = attempts + 1, \
+                        "UPDATE sync_mappings SET state = 'retrying', last_error = $4, attempts = $7, \
                          next_attempt = $5, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
                     )
                     .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
                     .bind(error).bind(if dirty { now_ms } else { *next_attempt_ms }).bind(now_ms)
+                    .bind(failed_attempts)
                     .execute(&mut *tx).await?;
                 }
                 JobResult::Failed { error } => {
                     sqlx::query(
-                        "UPDATE sync_mappings SET state = $4, last_error = $5, attempts = attempts + 1, \
+                        "UPDATE sync_mappings SET state = $4, last_error = $5, attempts = $7, \
                          next_attempt = NULL, updated_at = $6 WHERE target = $1 AND resource_type = $2 AND resource_id = $3",
                     )
                     .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id)
                     .bind(if dirty { "pending" } else { "failed" }).bind(error).bind(now_ms)
+                    .bind(failed_attempts)
                     .execute(&mut *tx).await?;
                 }
             }

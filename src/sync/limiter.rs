@@ -100,20 +100,54 @@ impl AdaptiveLimiter {
             _ => {}
         }
     }
+
+    /// Gives back a token reserved by a caller that stopped waiting for it.
+    fn refund(&self) {
+        if let Ok(mut b) = self.bucket.lock() {
+            b.tokens = (b.tokens + 1.0).min(self.burst);
+        }
+    }
+}
+
+/// A reserved token whose wait may be cancelled: dropped before `keep`, it is refunded.
+struct Reservation<'a> {
+    limiter: &'a AdaptiveLimiter,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.limiter.refund();
+        }
+    }
 }
 
 #[async_trait]
 impl CallGate for AdaptiveLimiter {
+    /// Concurrency first, then the rate. The permit is held until `after`, but only handed
+    /// over once the wait is done: a caller cancelled while waiting (the engine's
+    /// convergence budget) drops the permit and the token, so nothing leaks.
     async fn before(&self) {
-        // Concurrency first, then the rate: a permit is held until `after`.
-        let permit = self.concurrency.acquire().await;
-        if let Ok(p) = permit {
-            p.forget();
-        }
+        let Ok(permit) = self.concurrency.acquire().await else {
+            return;
+        };
         let wait = self.reserve(Instant::now());
         if !wait.is_zero() {
+            let reservation = Reservation {
+                limiter: self,
+                kept: false,
+            };
             tokio::time::sleep(wait).await;
+            reservation.keep();
         }
+        permit.forget();
     }
 
     fn after(&self, status: Option<u16>) {
@@ -172,5 +206,26 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(1), third)
             .await
             .ok();
+    }
+
+    // Found by the chaos test: the engine cancels a job that outlives its budget; a call
+    // cancelled while waiting for the rate kept its concurrency permit forever, and after
+    // `max_concurrency` of them every call of the target waited forever.
+    #[tokio::test]
+    async fn a_cancelled_caller_leaks_neither_permit_nor_token() {
+        let l = std::sync::Arc::new(AdaptiveLimiter::new(Some(1.0), 1));
+        l.before().await;
+        l.after(Some(200));
+        // The burst is used up: this caller waits about a second, and is cancelled.
+        let l2 = l.clone();
+        let waiting = tokio::spawn(async move { l2.before().await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting.abort();
+        assert!(waiting.await.is_err(), "cancelled");
+        assert_eq!(l.concurrency.available_permits(), 1, "permit given back");
+        // Its token was refunded too: the next caller waits one slot, not two.
+        tokio::time::timeout(Duration::from_millis(1500), l.before())
+            .await
+            .expect("the next caller gets through");
     }
 }

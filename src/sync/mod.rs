@@ -20,6 +20,7 @@ pub mod enrichment;
 pub mod limiter;
 pub mod reconcile;
 pub mod retry;
+pub mod share;
 pub mod worker;
 
 pub use limiter::AdaptiveLimiter;

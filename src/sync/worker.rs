@@ -9,12 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::desired::{desired_group, desired_user};
 use super::retry::RetryPolicy;
+use super::share::WorkerShare;
 use super::{TargetDriver, Targets};
 use crate::clock::Clock;
 use crate::config::SyncConfig;
-use crate::connectors::{CallLog, CallRecord, ConnectorError, SyncOutcome, SyncState, VendorLink};
+use crate::connectors::{CallLog, ConnectorError, SyncOutcome, SyncState, VendorLink};
 use crate::scim::ResourceType;
 use crate::store::jobs::{Job, JobResult};
+use crate::store::reconcile::forget_applied;
 use crate::store::{Store, StoreError};
 
 pub struct Engine {
@@ -27,6 +29,8 @@ pub struct Engine {
     pub worker_id: String,
     /// Woken by SCIM writes so idle workers pick new jobs at once.
     pub wake: Arc<Notify>,
+    /// Keeps a worker for every target: one slow vendor never holds them all.
+    share: WorkerShare,
 }
 
 impl Engine {
@@ -42,7 +46,9 @@ impl Engine {
             max: cfg.retry_max,
             max_attempts: cfg.max_attempts,
         };
+        let share = WorkerShare::new(cfg.workers, targets.0.keys().cloned().collect());
         Engine {
+            share,
             store,
             targets,
             clock,
@@ -98,26 +104,38 @@ impl Engine {
     pub async fn run_one(&self, worker: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_ms();
         let lease_ms = self.cfg.lease.as_millis() as i64;
-        let jobs = self.store.claim_jobs(worker, 1, now, lease_ms).await?;
-        let Some(job) = jobs.into_iter().next() else {
-            return Ok(false);
+        let (job, _slot) = {
+            let _claiming = self.share.claiming().await;
+            let mut claimed = None;
+            for except in self.share.passes() {
+                let jobs = self
+                    .store
+                    .claim_jobs_except(worker, 1, now, lease_ms, &except)
+                    .await?;
+                claimed = jobs.into_iter().next();
+                if claimed.is_some() {
+                    break;
+                }
+            }
+            let Some(job) = claimed else {
+                return Ok(false);
+            };
+            let slot = self.share.enter(&job.target);
+            (job, slot)
         };
         let budget = self.cfg.lease.mul_f64(0.8);
-        let (calls, result, new_account) =
-            match tokio::time::timeout(budget, self.process(&job)).await {
-                Ok(r) => r?,
-                Err(_) => (
-                    Vec::new(),
-                    self.retry_or_give_up(
-                        &job,
-                        ConnectorError::retryable(format!(
-                            "convergence took longer than {}s; will retry",
-                            budget.as_secs()
-                        )),
-                    ),
-                    false,
-                ),
-            };
+        // Outside the timed future: what was called before a cut-off is kept (a call cut
+        // off mid-flight is recorded as abandoned by the HTTP layer).
+        let log = CallLog::default();
+        let converged = tokio::time::timeout(budget, self.process(&job, &log)).await;
+        let (result, new_account) = match converged {
+            Ok(r) => r?,
+            Err(_) => (
+                self.retry_or_give_up(&job, over_budget(budget, &log)),
+                false,
+            ),
+        };
+        let calls = log.take();
         let end = self.clock.now_ms();
         record_metrics(&job, &result);
         if !self
@@ -146,10 +164,9 @@ impl Engine {
 
     /// Converges one job: its vendor calls, its result, and whether a user got a new vendor
     /// account.
-    async fn process(&self, job: &Job) -> Result<(Vec<CallRecord>, JobResult, bool), StoreError> {
+    async fn process(&self, job: &Job, log: &CallLog) -> Result<(JobResult, bool), StoreError> {
         let Some(rt) = self.targets.get(&job.target) else {
             return Ok((
-                Vec::new(),
                 JobResult::Failed {
                     error: format!("target `{}` is not configured in this process", job.target),
                 },
@@ -158,7 +175,6 @@ impl Engine {
         };
         let Some(kind) = ResourceType::parse(&job.resource_type) else {
             return Ok((
-                Vec::new(),
                 JobResult::Failed {
                     error: format!("unknown resource type {}", job.resource_type),
                 },
@@ -169,9 +185,18 @@ impl Engine {
             .store
             .get_mapping(&job.target, &job.resource_type, &job.resource_id)
             .await?
-            .map(|m| m.link())
+            .map(|m| {
+                let mut link = m.link();
+                // The last attempt failed: a write whose answer was lost (timeout, slow body,
+                // 5xx after applying) may have landed, so what `applied` remembers is no
+                // longer known. Forgotten, the connector re-sends every attribute instead of
+                // skipping the ones it believes are there (found by the chaos test).
+                if m.last_error.is_some() {
+                    link.applied = forget_applied(&link.applied);
+                }
+                link
+            })
             .unwrap_or_default();
-        let log = CallLog::default();
         let mut new_account = false;
         let res = self
             .store
@@ -194,7 +219,7 @@ impl Engine {
                     }
                     None => None,
                 };
-                let out = c.sync_user(desired.as_ref(), &link, &log).await;
+                let out = c.sync_user(desired.as_ref(), &link, log).await;
                 // A member got (another) vendor account: its groups must re-send members,
                 // once the new vendor id is committed (see `run_one`).
                 new_account = matches!(&out, Ok(o) if o.link.vendor_id.is_some()
@@ -209,7 +234,7 @@ impl Engine {
                     }
                     None => None,
                 };
-                c.sync_group(desired.as_ref(), &link, &log).await
+                c.sync_group(desired.as_ref(), &link, log).await
             }
             (TargetDriver::Enrichment(client), ResourceType::User) => match &res {
                 Some(r) => {
@@ -220,7 +245,7 @@ impl Engine {
                         client,
                         &job.target,
                         &email,
-                        &log,
+                        log,
                         self.clock.as_ref(),
                     )
                     .await
@@ -253,7 +278,7 @@ impl Engine {
             },
             Err(e) => self.retry_or_give_up(job, e),
         };
-        Ok((log.take(), result, new_account))
+        Ok((result, new_account))
     }
 
     fn retry_or_give_up(&self, job: &Job, e: ConnectorError) -> JobResult {
@@ -294,6 +319,24 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The error of a convergence cut off by its time budget, with what it was doing: the
+/// last vendor failure (often why it was slow: timeouts, 429s), else that it was waiting.
+fn over_budget(budget: Duration, log: &CallLog) -> ConnectorError {
+    let why = match (log.last_failure(), log.len()) {
+        (Some(c), _) => format!(
+            "last failed vendor call: {} {}: {}",
+            c.method, c.path, c.outcome
+        ),
+        (None, 0) => "no vendor call made: waiting for the target's rate limit or a free call slot"
+            .to_string(),
+        (None, n) => format!("{n} vendor calls, none failed: slow answers or the rate limit"),
+    };
+    ConnectorError::retryable(format!(
+        "convergence took longer than {:.1}s ({why})",
+        budget.as_secs_f64()
+    ))
 }
 
 fn record_metrics(job: &Job, result: &JobResult) {

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_page;
+mod chaos;
 mod conformance;
 mod delivery;
 mod docs_commands;

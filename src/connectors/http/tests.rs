@@ -257,3 +257,49 @@ async fn idempotent_gets_are_retried_within_a_call_writes_are_not() {
     assert!(c.send(post, &log).await.is_err());
     assert_eq!(log.take().len(), 1, "writes are sent once");
 }
+
+// Found by the chaos test: the engine cancels a job that outlives its convergence budget.
+// A call cancelled mid-flight never reported back to the gate, so the target's concurrency
+// permits leaked until every call waited forever; nor did the history show the call.
+#[tokio::test]
+async fn a_cancelled_call_gives_the_gate_back_and_is_recorded() {
+    // Accepts connections but never answers.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            open.push(s);
+        }
+    });
+    let gate = Arc::new(CountingGate(Default::default()));
+    let c = VendorHttp::new(
+        SPEC,
+        &format!("http://{addr}"),
+        HeaderMap::new(),
+        Duration::from_secs(30),
+        gate.clone(),
+    )
+    .unwrap();
+    let log = CallLog::default();
+    let cut = tokio::time::timeout(
+        Duration::from_millis(200),
+        c.send_once(Request::get("/hangs"), &log),
+    )
+    .await;
+    hold.abort();
+    assert!(cut.is_err(), "cancelled by the caller's deadline");
+    assert_eq!(*gate.0.lock().unwrap(), vec![Some(0), None], "after() ran");
+    let recs = log.take();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0].method.as_str(), recs[0].path.as_str()),
+        ("GET", "/hangs")
+    );
+    assert_eq!(recs[0].status, None);
+    assert!(
+        recs[0].outcome.starts_with("abandoned after"),
+        "{}",
+        recs[0].outcome
+    );
+}
