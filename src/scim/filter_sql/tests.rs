@@ -269,7 +269,10 @@ fn sort_expressions() {
         compile_sort("emails", &pg()).unwrap(),
         r#"lower((r.data #>> '{"emails","0","value"}'))"#
     );
-    assert_eq!(compile_sort("riskLevel", &pg()).unwrap(), "NULL");
+    assert_eq!(
+        compile_sort("riskLevel", &pg()).unwrap(),
+        "CAST(NULL AS TEXT)"
+    );
     for bad in ["nope", "groups", "name", "emails[type eq \"x\"]", "a b"] {
         match compile_sort(bad, &pg()) {
             Err(ScimError::Client {

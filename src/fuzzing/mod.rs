@@ -2,7 +2,11 @@
 //! Not an API: each function runs the real code path on untrusted input and discards the
 //! result; only a panic, a hang or runaway memory is a finding. Filters and PATCH are
 //! fuzzed through their public functions directly; this module covers what is private or
-//! needs a request.
+//! needs a request, and ([`list`]) runs compiled filters on a real database.
+
+mod list;
+
+pub use list::{ListOutcome, SqlList};
 
 use axum::body::Body;
 use axum::extract::FromRequest;
