@@ -17,13 +17,15 @@
 #   FUZZ_SANITIZER   address | none (default address)
 #   FUZZ_TIMEOUT     seconds one input may take before it counts as a hang (default 10)
 #   FUZZ_RSS_MB      memory limit in MB (default 2048)
+#   FUZZ_DATABASE_URL  Postgres admin URL: filter_exec also runs its queries there, in a
+#                    schema scimtest_fuzz_<pid> (dropped afterwards; SQLite always runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 secs=${1:-300}
 [ $# -gt 0 ] && shift
-all_targets=(filter patch body vendor)
+all_targets=(filter filter_exec patch body vendor)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET…]" >&2; exit 2 ;; esac
@@ -60,7 +62,20 @@ if [ "$ok" != 1 ]; then
 fi
 bin_dir="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
-dict_for() { case "$1" in filter) echo "$root/fuzz/dict/filter.dict" ;; *) echo "$root/fuzz/dict/json.dict" ;; esac; }
+dict_for() { case "$1" in filter*) echo "$root/fuzz/dict/filter.dict" ;; *) echo "$root/fuzz/dict/json.dict" ;; esac; }
+
+# filter_exec's databases: a SQLite file per process in $TMPDIR, a Postgres schema each.
+cleanup() {
+  rm -f "${TMPDIR:-/tmp}"/scim-bridge-fuzz-*.db "${TMPDIR:-/tmp}"/scim-bridge-fuzz-*.db-*
+  if [ -n "${FUZZ_DATABASE_URL:-}" ] && command -v psql >/dev/null 2>&1; then
+    psql "$FUZZ_DATABASE_URL" -Atc \
+      "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scimtest\_fuzz\_%'" 2>/dev/null \
+      | while read -r ns; do
+          psql "$FUZZ_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$ns\" CASCADE" >/dev/null 2>&1 || true
+        done
+  fi
+}
+trap cleanup EXIT
 
 failed=0
 summary=()
