@@ -249,3 +249,23 @@ fn hostile_input_does_not_panic() {
     assert!(canonicalize(User, &json!({"userName": "u", "a.b.c": 1})).is_err());
     assert!(canonicalize(User, &json!({"userName": "u", "urn:": 1})).is_err());
 }
+
+#[test]
+fn nul_in_a_string_is_invalid_value() {
+    // Fuzz finding (filter_exec on Postgres): text and jsonb there cannot hold U+0000, so
+    // storing such a string was a 500. Nested values are checked too.
+    for body in [
+        json!({"userName": "a\u{0}b"}),
+        json!({"userName": "u", "name": {"givenName": "\u{0}"}}),
+        json!({"userName": "u", "emails": [{"value": "x@y\u{0}"}]}),
+    ] {
+        let (t, detail) = err_type(User, body);
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(detail.contains("U+0000"), "{detail}");
+    }
+    let (t, _) = err_type(
+        Group,
+        json!({"displayName": "g", "members": [{"value": "u1", "display": "\u{0}"}]}),
+    );
+    assert_eq!(t, ScimType::InvalidValue);
+}

@@ -283,3 +283,23 @@ fn sort_expressions() {
         }
     }
 }
+
+#[test]
+fn nul_in_a_filter_value_is_invalid_filter() {
+    // Fuzz finding (fuzz/regressions/filter_exec/pg-nul-in-value): Postgres refused the bind
+    // ("invalid byte sequence for encoding UTF8: 0x00"), a 500.
+    for f in [
+        r#"userName eq "\u0000""#,
+        "userName eq \"a\u{0}\"",
+        r#"members[value eq "\u0000"]"#,
+        r#"emails co "x\u0000""#,
+    ] {
+        let c = ctx(Dialect::Postgres, ResourceType::User, false, 3);
+        let c = if f.starts_with("members") {
+            ctx(Dialect::Postgres, ResourceType::Group, false, 3)
+        } else {
+            c
+        };
+        assert_eq!(err(f, &c), ScimType::InvalidFilter, "{f}");
+    }
+}
