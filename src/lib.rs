@@ -7,6 +7,8 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_server;
 pub mod scim;
 pub mod sim;

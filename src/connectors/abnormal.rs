@@ -27,7 +27,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.abnormalsecurity.com";
 /// Sanity cap on pages of one sweep.
 pub const MAX_PAGES: u32 = 10_000;
 
-const SPEC: VendorSpec = VendorSpec {
+pub(crate) const SPEC: VendorSpec = VendorSpec {
     name: "Abnormal",
     auth_hint: "check the token (Settings → Integrations → API Keys)",
     forbidden: Some(
@@ -141,6 +141,26 @@ fn page_number(v: Option<&Value>) -> Option<u32> {
     }
 }
 
+/// One `GET /v1/accounts` page.
+pub(crate) fn accounts_page(body: &Value) -> AccountsPage {
+    AccountsPage {
+        accounts: items(body, "accounts"),
+        next_page: page_number(body.get("nextPageNumber")),
+    }
+}
+
+/// The answer to `GET /v1/accounts/{email}`.
+pub(crate) fn account_detail(body: Value) -> Result<AccountDetail, ConnectorError> {
+    serde_json::from_value(body).map_err(|e| {
+        ConnectorError::retryable(format!("Abnormal account answer is not an object: {e}"))
+    })
+}
+
+/// The cases of `GET /v1/accounts/{email}/cases`.
+pub(crate) fn cases(body: &Value) -> Vec<AccountCase> {
+    items(body, "cases")
+}
+
 /// The read-only Abnormal client of one target.
 #[derive(Debug)]
 pub struct AbnormalClient {
@@ -177,10 +197,7 @@ impl AbnormalClient {
     ) -> Result<AccountsPage, ConnectorError> {
         let req = Request::get("/v1/accounts").query("pageNumber", page.max(1));
         let a = self.http.send(req, log).await?;
-        Ok(AccountsPage {
-            accounts: items(&a.body, "accounts"),
-            next_page: page_number(a.body.get("nextPageNumber")),
-        })
+        Ok(accounts_page(&a.body))
     }
 
     /// Every account, following `nextPageNumber` until it is null or absent (or stops
@@ -210,9 +227,7 @@ impl AbnormalClient {
     ) -> Result<Option<AccountDetail>, ConnectorError> {
         let req = Request::get(format!("/v1/accounts/{}", segment(email.trim())));
         match self.http.send(req, log).await {
-            Ok(a) => serde_json::from_value(a.body).map(Some).map_err(|e| {
-                ConnectorError::retryable(format!("Abnormal account answer is not an object: {e}"))
-            }),
+            Ok(a) => account_detail(a.body).map(Some),
             Err(e) if e.status == Some(404) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -226,7 +241,7 @@ impl AbnormalClient {
     ) -> Result<Vec<AccountCase>, ConnectorError> {
         let req = Request::get(format!("/v1/accounts/{}/cases", segment(email.trim())));
         match self.http.send(req, log).await {
-            Ok(a) => Ok(items(&a.body, "cases")),
+            Ok(a) => Ok(cases(&a.body)),
             Err(e) if e.status == Some(404) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }

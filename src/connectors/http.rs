@@ -347,9 +347,8 @@ impl VendorHttp {
         path: &str,
         result: Result<(u16, HeaderMap, Vec<u8>), reqwest::Error>,
     ) -> Result<Answer, CallError> {
-        let vendor = self.spec.name;
-        let (status, headers, body) = match result {
-            Ok(r) => r,
+        match result {
+            Ok((status, headers, body)) => classify(&self.spec, path, status, &headers, &body),
             Err(e) => {
                 let what = if e.is_timeout() {
                     "timeout"
@@ -360,67 +359,76 @@ impl VendorHttp {
                 };
                 // reqwest's Display holds the URL, which holds no secret.
                 let msg = format!("{what}: {e}");
-                return Err(CallError {
+                Err(CallError {
                     status: None,
-                    error: ConnectorError::retryable(format!("{vendor}: {msg}")),
+                    error: ConnectorError::retryable(format!("{}: {msg}", self.spec.name)),
                     vendor_message: msg,
-                });
+                })
             }
-        };
-        if (200..300).contains(&status) {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Answer {
-                    status,
-                    body: Value::Null,
-                });
-            }
-            return match serde_json::from_slice::<Value>(&body) {
-                Ok(v) => Ok(Answer { status, body: v }),
-                Err(e) => {
-                    let msg = format!("malformed JSON in a {status} answer: {e}");
-                    Err(CallError {
-                        status: Some(status),
-                        error: ConnectorError::retryable(format!("{vendor} {path}: {msg}")),
-                        vendor_message: msg,
-                    })
-                }
-            };
         }
-        let message = vendor_message(&body);
-        let error = match status {
-            429 => ConnectorError::Retryable {
-                message: format!("{vendor} rate limit (429) on {path}: {message}"),
-                retry_after: retry_after(&headers),
-                rate_limited: true,
-            },
-            500..=599 => ConnectorError::Retryable {
-                message: format!("{vendor} server error ({status}) on {path}: {message}"),
-                retry_after: retry_after(&headers),
-                rate_limited: false,
-            },
-            403 if self.spec.forbidden.is_some() => ConnectorError::permanent(
-                self.spec
-                    .forbidden
-                    .unwrap_or_default()
-                    .replace("{path}", path),
-            ),
-            401 | 403 => ConnectorError::permanent(format!(
-                "credentials rejected by {vendor} ({status}): {}",
-                self.spec.auth_hint
-            )),
-            400..=499 => {
-                ConnectorError::permanent(format!("{vendor} refused {path} ({status}): {message}"))
-            }
-            _ => ConnectorError::retryable(format!(
-                "{vendor} answered unexpected status {status} on {path}: {message}"
-            )),
-        };
-        Err(CallError {
-            status: Some(status),
-            vendor_message: message,
-            error,
-        })
     }
+}
+
+/// Sorts one vendor answer (status, headers, raw body) into parsed JSON or a [`CallError`]
+/// (the failure classes in the module docs). Pure, so it is fuzzed (`fuzz/`).
+pub fn classify(
+    spec: &VendorSpec,
+    path: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Answer, CallError> {
+    let vendor = spec.name;
+    if (200..300).contains(&status) {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Answer {
+                status,
+                body: Value::Null,
+            });
+        }
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(v) => Ok(Answer { status, body: v }),
+            Err(e) => {
+                let msg = format!("malformed JSON in a {status} answer: {e}");
+                Err(CallError {
+                    status: Some(status),
+                    error: ConnectorError::retryable(format!("{vendor} {path}: {msg}")),
+                    vendor_message: msg,
+                })
+            }
+        };
+    }
+    let message = vendor_message(body);
+    let error = match status {
+        429 => ConnectorError::Retryable {
+            message: format!("{vendor} rate limit (429) on {path}: {message}"),
+            retry_after: retry_after(headers),
+            rate_limited: true,
+        },
+        500..=599 => ConnectorError::Retryable {
+            message: format!("{vendor} server error ({status}) on {path}: {message}"),
+            retry_after: retry_after(headers),
+            rate_limited: false,
+        },
+        403 if spec.forbidden.is_some() => {
+            ConnectorError::permanent(spec.forbidden.unwrap_or_default().replace("{path}", path))
+        }
+        401 | 403 => ConnectorError::permanent(format!(
+            "credentials rejected by {vendor} ({status}): {}",
+            spec.auth_hint
+        )),
+        400..=499 => {
+            ConnectorError::permanent(format!("{vendor} refused {path} ({status}): {message}"))
+        }
+        _ => ConnectorError::retryable(format!(
+            "{vendor} answered unexpected status {status} on {path}: {message}"
+        )),
+    };
+    Err(CallError {
+        status: Some(status),
+        vendor_message: message,
+        error,
+    })
 }
 
 /// The vendor's message from an error body: Contrast `{"messages":[..],"errors":[..]}`,

@@ -32,6 +32,16 @@ pub(super) fn retire(prev: &Value, id: &str, revoked: &[String]) -> Value {
     Value::Object(m)
 }
 
+/// The keys of one API-key listing page: `results`, `keys`, or the body itself as an array.
+pub(crate) fn keys_page(body: &Value) -> Vec<Value> {
+    body.get("results")
+        .or_else(|| body.get("keys"))
+        .or(Some(body))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn revoked_note(revoked: &[String]) -> Option<String> {
     match revoked.len() {
         0 => None,
@@ -69,17 +79,10 @@ impl CarbonBlackConnector {
         let mut req = Request::get(self.keys_path());
         for _ in 0..MAX_PAGES {
             let a = self.http.send(req, log).await?;
-            let page: Vec<Value> = a
-                .body
-                .get("results")
-                .or_else(|| a.body.get("keys"))
-                .or(Some(&a.body))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let page = keys_page(&a.body);
             let len = page.len();
             all.extend(page);
-            match a.body.get("num_found").and_then(Value::as_u64) {
+            match super::num_found(&a.body) {
                 Some(total) if len > 0 && (all.len() as u64) < total => {
                     req = Request::get(self.keys_path())
                         .query("start", all.len())

@@ -19,6 +19,9 @@
 mod deprovision;
 mod user;
 
+pub(crate) use deprovision::keys_page;
+pub(crate) use user::created_user;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +47,7 @@ pub const ROLES: [&str; 3] = ["ADMINISTRATOR", "ANALYST", "READ_ONLY_ANALYST"];
 pub const DEFAULT_ROLE: &str = "READ_ONLY_ANALYST";
 pub const DEFAULT_KEY_OWNER_FIELD: &str = "owner_login_id";
 
-const SPEC: VendorSpec = VendorSpec {
+pub(crate) const SPEC: VendorSpec = VendorSpec {
     name: "Carbon Black",
     auth_hint: "check api_id and api_secret (a Custom key with org.users and apiaccess \
                 permissions) and org_key",
@@ -92,6 +95,20 @@ impl CbUser {
             status: s("status"),
         }
     }
+}
+
+/// The users of one `GET /users` page (`users`, or `results` in some versions).
+pub(crate) fn users_page(body: &Value) -> Vec<CbUser> {
+    body.get("users")
+        .or_else(|| body.get("results"))
+        .and_then(Value::as_array)
+        .map(|arr| arr.iter().map(CbUser::from_json).collect())
+        .unwrap_or_default()
+}
+
+/// The total a listing answer announces, if any.
+pub(crate) fn num_found(body: &Value) -> Option<u64> {
+    body.get("num_found").and_then(Value::as_u64)
 }
 
 pub fn is_role(r: &str) -> bool {
@@ -224,13 +241,7 @@ impl CarbonBlackConnector {
                 .query("start", start)
                 .query("rows", PAGE_ROWS);
             let a = self.http.send(req, log).await?;
-            let page: Vec<CbUser> = a
-                .body
-                .get("users")
-                .or_else(|| a.body.get("results"))
-                .and_then(Value::as_array)
-                .map(|arr| arr.iter().map(CbUser::from_json).collect())
-                .unwrap_or_default();
+            let page = users_page(&a.body);
             let len = page.len();
             let first = page.first().and_then(|u| u.user_id.clone());
             if first.is_some() && first == last_first {
@@ -244,7 +255,7 @@ impl CarbonBlackConnector {
                 })
             });
             all.extend(page);
-            let total = a.body.get("num_found").and_then(Value::as_u64);
+            let total = num_found(&a.body);
             if hit || len < PAGE_ROWS as usize || total.is_some_and(|t| all.len() as u64 >= t) {
                 break;
             }

@@ -47,6 +47,17 @@ pub(super) fn applied_json(a: &Attrs, prev: &Value) -> Value {
     Value::Object(m)
 }
 
+/// The id and status in the answer to a create (`user_id` at the top or under `user`).
+pub(crate) fn created_user(body: &Value) -> (Option<String>, Option<String>) {
+    let id = id_string(body.get("user_id"))
+        .or_else(|| id_string(body.get("user").and_then(|u| u.get("user_id"))));
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    (id, status)
+}
+
 fn known_from_vendor(u: &CbUser) -> Value {
     json!({
         "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
@@ -200,13 +211,7 @@ impl CarbonBlackConnector {
                 log,
             )
             .await?;
-        let answered = id_string(a.body.get("user_id"))
-            .or_else(|| id_string(a.body.get("user").and_then(|u| u.get("user_id"))));
-        let mut status = a
-            .body
-            .get("status")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let (answered, mut status) = created_user(&a.body);
         let id = match answered {
             Some(id) => id,
             None => {

@@ -30,6 +30,35 @@ fn applied_ids(v: &Value) -> Option<Vec<String>> {
         .collect()
 }
 
+/// One `GET /groups` page: pushes its (id, name) pairs onto `found`; returns the number of
+/// entries and the first entry's id (the pager's progress check).
+pub(crate) fn groups_page(
+    body: &Value,
+    found: &mut Vec<(String, String)>,
+) -> (usize, Option<String>) {
+    let mut len = 0;
+    let mut first = None;
+    for key in ["groups", "custom_groups", "predefined_groups"] {
+        for g in body
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            len += 1;
+            let id = id_string(g.get("group_id")).or_else(|| id_string(g.get("id")));
+            let gname = g.get("name").and_then(Value::as_str);
+            if first.is_none() {
+                first = id.clone();
+            }
+            if let (Some(id), Some(n)) = (id, gname) {
+                found.push((id, n.to_string()));
+            }
+        }
+    }
+    (len, first)
+}
+
 impl ContrastConnector {
     fn group_body(&self, name: &str, ids: &[String]) -> Value {
         let users: Vec<Value> = ids.iter().map(|id| json!({ "user_id": id })).collect();
@@ -63,26 +92,7 @@ impl ContrastConnector {
         let mut found: Vec<(String, String)> = Vec::new();
         let res = self
             .paged(&format!("{}/groups", self.org), log, |body| {
-                let mut len = 0;
-                let mut first = None;
-                for key in ["groups", "custom_groups", "predefined_groups"] {
-                    for g in body
-                        .get(key)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        len += 1;
-                        let id = id_string(g.get("group_id")).or_else(|| id_string(g.get("id")));
-                        let gname = g.get("name").and_then(Value::as_str);
-                        if first.is_none() {
-                            first = id.clone();
-                        }
-                        if let (Some(id), Some(n)) = (id, gname) {
-                            found.push((id, n.to_string()));
-                        }
-                    }
-                }
+                let (len, first) = groups_page(body, &mut found);
                 let hit = found.iter().any(|(_, n)| n == name);
                 (len, first, hit)
             })

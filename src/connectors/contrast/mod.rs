@@ -16,6 +16,9 @@
 mod group;
 pub(crate) mod user;
 
+pub(crate) use group::groups_page;
+pub(crate) use user::invited_user_id;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +52,7 @@ pub const ROLES: [&str; 5] = [
     "ROLE_NO_ACCESS",
 ];
 
-const SPEC: VendorSpec = VendorSpec {
+pub(crate) const SPEC: VendorSpec = VendorSpec {
     name: "Contrast",
     auth_hint: "check username, service_key and api_key (and that org_uuid is the organization's UUID)",
     forbidden: None,
@@ -106,6 +109,27 @@ impl ContrastUser {
     pub fn login(&self) -> Option<&str> {
         self.username.as_deref().or(self.email.as_deref())
     }
+}
+
+/// A 2xx `{"success": false, ...}`: Contrast's way of refusing, as a Permanent error.
+pub(crate) fn refusal(path: &str, a: &Answer) -> Option<CallError> {
+    if a.body.get("success").and_then(Value::as_bool) != Some(false) {
+        return None;
+    }
+    let msg = json_message(&a.body).unwrap_or_else(|| "success: false".to_string());
+    Some(CallError {
+        status: Some(a.status),
+        error: ConnectorError::permanent(format!("Contrast refused {path}: {msg}")),
+        vendor_message: msg,
+    })
+}
+
+/// The users of one `GET /users` page.
+pub(crate) fn users_page(body: &Value) -> Vec<ContrastUser> {
+    body.get("users")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(ContrastUser::from_json).collect())
+        .unwrap_or_default()
 }
 
 pub fn is_role(r: &str) -> bool {
@@ -227,15 +251,10 @@ impl ContrastConnector {
     async fn call(&self, req: Request, log: &CallLog) -> Result<Answer, CallError> {
         let path = req.path.clone();
         let a = self.http.send(req, log).await?;
-        if a.body.get("success").and_then(Value::as_bool) == Some(false) {
-            let msg = json_message(&a.body).unwrap_or_else(|| "success: false".to_string());
-            return Err(CallError {
-                status: Some(a.status),
-                error: ConnectorError::permanent(format!("Contrast refused {path}: {msg}")),
-                vendor_message: msg,
-            });
+        match refusal(&path, &a) {
+            Some(e) => Err(e),
+            None => Ok(a),
         }
-        Ok(a)
     }
 
     /// Pages through a listing: calls `page(answer)` for each page until `page` returns
@@ -280,11 +299,7 @@ impl ContrastConnector {
     ) -> Result<Vec<ContrastUser>, ConnectorError> {
         let mut all: Vec<ContrastUser> = Vec::new();
         self.paged(&self.users_path(), log, |body| {
-            let users: Vec<ContrastUser> = body
-                .get("users")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(ContrastUser::from_json).collect())
-                .unwrap_or_default();
+            let users = users_page(body);
             let len = users.len();
             let first = users.first().and_then(|u| u.user_id.clone());
             let found = stop_at.is_some_and(|k| {

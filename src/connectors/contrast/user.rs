@@ -107,6 +107,11 @@ fn retire(prev: &Value, id: &str) -> Value {
     Value::Object(m)
 }
 
+/// The new user's id in the answer to an invitation (`{"user": {"user_id": ..}}`).
+pub(crate) fn invited_user_id(body: &Value) -> Option<String> {
+    crate::connectors::http::id_string(body.get("user").and_then(|u| u.get("user_id")))
+}
+
 fn state_of(enabled: bool) -> (SyncState, &'static str) {
     if enabled {
         (SyncState::Synced, "enabled")
@@ -269,9 +274,7 @@ impl ContrastConnector {
                 log,
             )
             .await?;
-        let id = match crate::connectors::http::id_string(
-            a.body.get("user").and_then(|u| u.get("user_id")),
-        ) {
+        let id = match invited_user_id(&a.body) {
             Some(id) => id,
             None => self
                 .find_user(&login, log)

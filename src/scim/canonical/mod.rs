@@ -62,6 +62,7 @@ pub fn canonicalize(rt: ResourceType, body: &Value) -> Result<Map<String, Value>
         }
     }
     check_required(rt, &out)?;
+    check_indexed_lengths(&out)?;
     set_schemas(rt, &mut out);
     Ok(out)
 }
@@ -207,6 +208,33 @@ fn check_required(rt: ResourceType, out: &Map<String, Value>) -> Result<(), Scim
             return Err(ScimError::invalid_value(format!(
                 "attribute `{}` is required",
                 a.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Longest value, in bytes, of an attribute the store indexes (lowercased: up to 1.5× longer).
+/// A Postgres B-tree entry must stay under ~2.7 KB, or the INSERT fails with a 500.
+pub const MAX_INDEXED_BYTES: usize = 1024;
+
+/// `userName`, `displayName`, `externalId` and `emails[].value` feed indexed columns.
+fn check_indexed_lengths(out: &Map<String, Value>) -> Result<(), ScimError> {
+    let emails = out
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let values = ["userName", "displayName", "externalId"]
+        .into_iter()
+        .map(|k| (k, out.get(k)))
+        .chain(emails.map(|e| ("emails.value", e.get("value"))));
+    for (name, v) in values {
+        if v.and_then(Value::as_str)
+            .is_some_and(|s| s.len() > MAX_INDEXED_BYTES)
+        {
+            return Err(ScimError::invalid_value(format!(
+                "attribute `{name}` is longer than {MAX_INDEXED_BYTES} bytes"
             )));
         }
     }

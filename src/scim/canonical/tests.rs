@@ -245,7 +245,53 @@ fn hostile_input_does_not_panic() {
     let huge = "é".repeat(100_000);
     let (_, d) = err_type(User, json!({"userName": "u", huge.clone(): 1}));
     assert!(d.len() < 1000);
-    assert!(canonicalize(User, &json!({"userName": huge})).is_ok());
+    // Over MAX_INDEXED_BYTES: refused, with a short detail.
+    let (t, d) = err_type(User, json!({"userName": huge}));
+    assert_eq!(t, ScimType::InvalidValue);
+    assert!(d.len() < 1000);
     assert!(canonicalize(User, &json!({"userName": "u", "a.b.c": 1})).is_err());
     assert!(canonicalize(User, &json!({"userName": "u", "urn:": 1})).is_err());
+}
+
+#[test]
+fn nul_in_a_string_is_invalid_value() {
+    // Fuzz finding (filter_exec on Postgres): text and jsonb there cannot hold U+0000, so
+    // storing such a string was a 500. Nested values are checked too.
+    for body in [
+        json!({"userName": "a\u{0}b"}),
+        json!({"userName": "u", "name": {"givenName": "\u{0}"}}),
+        json!({"userName": "u", "emails": [{"value": "x@y\u{0}"}]}),
+    ] {
+        let (t, detail) = err_type(User, body);
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(detail.contains("U+0000"), "{detail}");
+    }
+    let (t, _) = err_type(
+        Group,
+        json!({"displayName": "g", "members": [{"value": "u1", "display": "\u{0}"}]}),
+    );
+    assert_eq!(t, ScimType::InvalidValue);
+}
+
+#[test]
+fn indexed_attributes_are_length_capped() {
+    // Found next to the U+0000 fuzz finding: a Postgres B-tree entry must stay under ~2.7 KB,
+    // so a 3000-byte userName failed the INSERT with a 500.
+    let long = "a".repeat(MAX_INDEXED_BYTES + 1);
+    for (rt, body) in [
+        (User, json!({"userName": long})),
+        (User, json!({"userName": "u", "externalId": long})),
+        (User, json!({"userName": "u", "displayName": long})),
+        (
+            User,
+            json!({"userName": "u", "emails": [{"value": "a@b"}, {"value": long}]}),
+        ),
+        (Group, json!({"displayName": long})),
+    ] {
+        let (t, detail) = err_type(rt, body);
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(detail.contains("longer than 1024 bytes"), "{detail}");
+    }
+    let max = "a".repeat(MAX_INDEXED_BYTES);
+    assert_eq!(ok(User, json!({"userName": max}))["userName"], json!(max));
 }

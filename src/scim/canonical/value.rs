@@ -59,6 +59,10 @@ pub fn normalize_scalar(def: &AttrDef, v: &Value, label: &str) -> Result<Option<
     };
     let out = match def.ty {
         AttrType::String | AttrType::Reference | AttrType::Binary => match v {
+            // Postgres (text and jsonb) cannot store U+0000: it was a 500 there.
+            Value::String(s) if s.contains('\0') => {
+                return Err(bad(label, "a string must not contain U+0000"));
+            }
             Value::String(_) => v.clone(),
             _ => return Err(wrong()),
         },

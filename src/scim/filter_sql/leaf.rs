@@ -115,6 +115,11 @@ pub fn compare(
             let CompValue::Str(val) = v else {
                 return Err(bad(label, "expected a string value"));
             };
+            if val.contains('\0') {
+                // Postgres text cannot hold U+0000: the bind failed as a 500 (a fuzz finding).
+                // No stored string contains it (canonicalize refuses it), so this is a 400.
+                return Err(bad(label, "a string value must not contain U+0000"));
+            }
             let (lhs, val) = if s.case_exact {
                 (s.expr.clone(), val.clone())
             } else if s.lowered {

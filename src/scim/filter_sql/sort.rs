@@ -7,6 +7,9 @@ use super::{FilterContext, clip, resolve_path};
 use crate::scim::error::ScimError;
 use crate::store::dialect::Dialect;
 
+/// The sort key of an attribute that matches nothing (Abnormal ones without the join).
+const NULL_SORT: &str = "CAST(NULL AS TEXT)";
+
 /// The ORDER BY expression (without direction) for `sortBy`, resolved like filter attributes.
 /// Case-insensitive strings sort lowercased. A multi-valued attribute sorts by its first
 /// element's `value` (or the named sub-attribute); Abnormal attributes without the enrichment
@@ -25,7 +28,9 @@ pub fn compile_sort(sort_by: &str, ctx: &FilterContext) -> Result<String, ScimEr
     let scalar = match target::target(ctx.resource_type, &r, d, ctx.enrichment_joined)
         .map_err(|_| bad("cannot sort by this attribute"))?
     {
-        Target::Nothing => return Ok("NULL".to_string()),
+        // Not a bare `NULL`: Postgres refuses a constant in ORDER BY ("non-integer constant in
+        // ORDER BY", a fuzz finding); the cast makes it an expression on both databases.
+        Target::Nothing => return Ok(NULL_SORT.to_string()),
         Target::Scalar(s) => s,
         Target::Meta => match r.sub {
             Some(sub) => meta_column(sub.name).map_err(|_| bad("cannot sort by this attribute"))?,

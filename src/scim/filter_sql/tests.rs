@@ -269,7 +269,10 @@ fn sort_expressions() {
         compile_sort("emails", &pg()).unwrap(),
         r#"lower((r.data #>> '{"emails","0","value"}'))"#
     );
-    assert_eq!(compile_sort("riskLevel", &pg()).unwrap(), "NULL");
+    assert_eq!(
+        compile_sort("riskLevel", &pg()).unwrap(),
+        "CAST(NULL AS TEXT)"
+    );
     for bad in ["nope", "groups", "name", "emails[type eq \"x\"]", "a b"] {
         match compile_sort(bad, &pg()) {
             Err(ScimError::Client {
@@ -278,5 +281,25 @@ fn sort_expressions() {
             }) => {}
             other => panic!("{bad}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn nul_in_a_filter_value_is_invalid_filter() {
+    // Fuzz finding (fuzz/regressions/filter_exec/pg-nul-in-value): Postgres refused the bind
+    // ("invalid byte sequence for encoding UTF8: 0x00"), a 500.
+    for f in [
+        r#"userName eq "\u0000""#,
+        "userName eq \"a\u{0}\"",
+        r#"members[value eq "\u0000"]"#,
+        r#"emails co "x\u0000""#,
+    ] {
+        let c = ctx(Dialect::Postgres, ResourceType::User, false, 3);
+        let c = if f.starts_with("members") {
+            ctx(Dialect::Postgres, ResourceType::Group, false, 3)
+        } else {
+            c
+        };
+        assert_eq!(err(f, &c), ScimType::InvalidFilter, "{f}");
     }
 }

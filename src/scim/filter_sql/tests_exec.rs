@@ -361,6 +361,10 @@ async fn battery(db: &Db) {
     assert_eq!(got, ids("u01 u02 u04 u07"));
     let got = query(db, User, true, "openCaseCount pr", Some("riskLevel")).await;
     assert_eq!(got, ids("u01 u02"));
+    // Fuzz finding (fuzz/regressions/filter_exec/): without the enrichment join an Abnormal
+    // attribute sorts as a constant, and Postgres refused the bare `NULL` it used to be.
+    let got = query(db, User, false, "id pr", Some("riskLevel")).await;
+    assert_eq!(got, ids(all));
 }
 
 #[tokio::test]
