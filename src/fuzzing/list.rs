@@ -129,6 +129,8 @@ impl SqlList {
             descending,
             offset: 0,
             limit: 100,
+            with_links: true,
+            now_ms: 0,
         };
         let (_, rows) = self
             .runtime
