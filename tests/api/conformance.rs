@@ -1335,6 +1335,12 @@ fn matcher_rejects_mismatches() {
 
 /// Polls the admin API until no mapping of `target` is `pending` or `retrying` (≤ 20 s).
 async fn converge(app: &TestApp, target: &str) -> Result<Vec<Value>, String> {
+    settle(app, target, false).await
+}
+
+/// Waits until no mapping of `target` is pending or retrying (and, unless `allow_empty`,
+/// there is at least one).
+async fn settle(app: &TestApp, target: &str, allow_empty: bool) -> Result<Vec<Value>, String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, body) = app
@@ -1347,7 +1353,7 @@ async fn converge(app: &TestApp, target: &str) -> Result<Vec<Value>, String> {
         let busy = rows
             .iter()
             .any(|r| matches!(r["state"].as_str(), Some("pending" | "retrying")));
-        if !busy && !rows.is_empty() {
+        if !busy && (allow_empty || !rows.is_empty()) {
             return Ok(rows);
         }
         if Instant::now() > deadline {
@@ -1435,7 +1441,22 @@ async fn okta_vendor_end_state(backend: Backend) {
     };
     let mut report = Report::default();
     let mut vars = scenario_vars(&app, &cx, &mut report);
-    run_steps(&app, &cx, &sc.steps, &mut vars, &mut report).await;
+    // Converge after every step, as with an IdP slower than the workers: otherwise a fast
+    // replay can deactivate alice before she was ever created at Contrast (then correctly
+    // never created), and the disable path below would not be exercised.
+    for step in &sc.steps {
+        run_steps(
+            &app,
+            &cx,
+            std::slice::from_ref(step),
+            &mut vars,
+            &mut report,
+        )
+        .await;
+        settle(&app, "vc", true)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     finish_report(report, "okta vendor end state");
     let rows = converge(&app, "vc").await.unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<String> = ["aliceId", "bobId", "groupId"]
