@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -22,8 +22,11 @@ use serde_json::Value;
 
 use super::{CallGate, CallLog, CallRecord, ConnectorError};
 
+mod in_flight;
 #[cfg(test)]
 pub(crate) mod testkit;
+
+use in_flight::InFlight;
 
 /// Tries of one idempotent GET within a convergence.
 pub const GET_ATTEMPTS: u32 = 3;
@@ -94,51 +97,6 @@ pub struct CallError {
 impl From<CallError> for ConnectorError {
     fn from(e: CallError) -> Self {
         e.error
-    }
-}
-
-/// One call between the gate's `before` and `after`. The engine cancels a job whose
-/// convergence outlives its budget, dropping this mid-call: the drop still gives the gate
-/// its slot back (else the target's concurrency permits leak until every call waits
-/// forever) and records the abandoned call, so the history shows what was in flight.
-struct InFlight<'a> {
-    gate: &'a dyn CallGate,
-    log: &'a CallLog,
-    method: &'a Method,
-    path: &'a str,
-    started: Instant,
-    done: bool,
-}
-
-impl InFlight<'_> {
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// The answer came (or the transport failed): report it to the gate; the elapsed ms.
-    fn finish(mut self, status: Option<u16>) -> u64 {
-        self.done = true;
-        self.gate.after(status);
-        self.elapsed_ms()
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        self.gate.after(None);
-        let elapsed_ms = self.elapsed_ms();
-        self.log.push(CallRecord {
-            method: self.method.to_string(),
-            path: self.path.to_string(),
-            status: None,
-            outcome: format!(
-                "abandoned after {elapsed_ms} ms: cancelled (the job ran out of time)"
-            ),
-            elapsed_ms,
-        });
     }
 }
 
@@ -288,14 +246,7 @@ impl VendorHttp {
         }
 
         self.gate.before().await;
-        let in_flight = InFlight {
-            gate: self.gate.as_ref(),
-            log,
-            method: &req.method,
-            path: &shown,
-            started: Instant::now(),
-            done: false,
-        };
+        let in_flight = InFlight::start(self.gate.as_ref(), log, &req.method, &shown);
         let result = self.exchange(builder).await;
         let status = result.as_ref().ok().map(|(s, _, _)| *s);
         let elapsed_ms = in_flight.finish(status);
