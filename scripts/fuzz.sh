@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh 600 filter patch
 #
 # Builds the targets in fuzz/ (stable Rust with RUSTC_BOOTSTRAP=1 for libFuzzer's flags),
-# replays every saved crash in fuzz/regressions/<target>/, then runs each target for the
+# replays every saved crash in fuzz/regressions/<target>/ (in name order, one process: some
+# findings need the inputs before them), then runs each target for the
 # given time and prints one FIGURES line per target. Exit 1 if any input crashed, hung
 # (-timeout) or ran out of memory (-rss_limit_mb).
 #

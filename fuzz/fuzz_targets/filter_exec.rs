@@ -6,7 +6,9 @@
 //!
 //! Findings: the database rejects SQL the compiler produced (a 500 for the client); a filter
 //! F and `not (F)` do not split the resources in two (every leaf is a non-NULL boolean, see
-//! filter_sql); a descending sort is not the exact reverse of the ascending one.
+//! filter_sql); a descending sort is not the exact reverse of the ascending one. The store
+//! keeps one connection, so each input also meets the statements earlier inputs prepared
+//! (sqlx caches them by SQL text), as a long-lived server connection does.
 #![no_main]
 
 use std::collections::BTreeSet;

@@ -82,8 +82,10 @@ impl SqlList {
     }
 
     fn open(runtime: tokio::runtime::Runtime, url: String) -> Result<Self, String> {
+        // One connection: an input meets the statements earlier inputs prepared, in order,
+        // so a saved sequence replays the same way (fuzz/regressions/filter_exec/pg-bind-*).
         let opts = PoolOptions {
-            max_connections: 2,
+            max_connections: 1,
             ..PoolOptions::default()
         };
         let store = runtime.block_on(async {

@@ -191,14 +191,24 @@ pub fn compare(
             let CompValue::Number(n) = v else {
                 return Err(bad(label, "expected a number"));
             };
-            let bound = match n.as_i64() {
-                Some(i) => SqlValue::Int(i),
-                None => SqlValue::Float(
-                    n.as_f64()
-                        .ok_or_else(|| bad(label, "number out of range"))?,
+            let (bound, pg_type) = match n.as_i64() {
+                Some(i) => (SqlValue::Int(i), "BIGINT"),
+                None => (
+                    SqlValue::Float(
+                        n.as_f64()
+                            .ok_or_else(|| bad(label, "number out of range"))?,
+                    ),
+                    "DOUBLE PRECISION",
                 ),
             };
-            let p = b.bind(bound);
+            let mut p = b.bind(bound);
+            if b.dialect == Dialect::Postgres {
+                // The bind's type must be part of the SQL text: sqlx caches statements by
+                // text, and one prepared with an int8 parameter then bound with a float (or
+                // the reverse) read the bytes as the other type, silently matching the wrong
+                // rows (a fuzz finding: `gt 2.5` after `gt 0` matched nothing).
+                p = format!("CAST({p} AS {pg_type})");
+            }
             format!("{} {} {p}", s.expr, sql_op(op))
         }
         Kind::Date => {

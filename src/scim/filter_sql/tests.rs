@@ -161,7 +161,7 @@ fn abnormal_attributes() {
     let f = compile_filter("riskScore pr and openCaseCount ge 2", &j).unwrap();
     assert_eq!(
         f.sql,
-        "(COALESCE(en.risk_score <> '', FALSE) AND COALESCE(en.open_case_count >= $4, FALSE))"
+        "(COALESCE(en.risk_score <> '', FALSE) AND COALESCE(en.open_case_count >= CAST($4 AS BIGINT), FALSE))"
     );
     assert_eq!(f.binds, vec![SqlValue::Int(2)]);
     let f = compile_filter(r#"cases[severity eq "high"]"#, &j).unwrap();

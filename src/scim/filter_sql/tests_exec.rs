@@ -318,6 +318,14 @@ async fn battery(db: &Db) {
         (User, true, "isVip eq false", "u02"),
         (User, true, "openCaseCount gt 0", "u01"),
         (User, true, "openCaseCount le 0.5", "u02"),
+        // Fuzz finding (filter_exec, `F` and `not (F)` disagreed): the same SQL text bound
+        // first with a float, then with an integer, reused the cached statement's float8
+        // parameter and read the integer's bytes as a float (1.5e-323): `gt 3` matched 3.
+        // Needs the one-connection pool below to hit the same cached statement.
+        (User, true, "openCaseCount gt 2.5", "u01"),
+        (User, true, "openCaseCount gt 3", ""),
+        (User, true, "openCaseCount gt 2", "u01"),
+        (User, true, "openCaseCount gt 0.5", "u01"),
         (User, true, "riskScore pr", "u01 u02"),
         (
             User,
@@ -393,7 +401,12 @@ async fn postgres_battery() {
         .unwrap();
     let mut opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
     opts = opts.database(&name);
-    let pool = sqlx::PgPool::connect_with(opts).await.unwrap();
+    // One connection: every query meets the statements the earlier ones prepared.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
     let db = Db::Pg(pool.clone());
     let result = tokio::spawn(async move {
         seed(&db).await;
