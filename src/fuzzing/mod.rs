@@ -21,6 +21,19 @@ use crate::scim::canonical::canonicalize;
 use crate::scim::error::ScimError;
 use crate::sync::desired::{desired_group, desired_user};
 
+/// The filter fast path ([`crate::scim::filter_sql::simple_eq`]) against the parser: when
+/// the fast path takes `text`, the parser must give the same tree. Panics otherwise.
+pub fn filter_fast_path_agrees(text: &str) {
+    if let Some(fast) = crate::scim::filter_sql::simple_eq(text) {
+        let parsed = text.parse::<scim_v2::filter::Filter>().ok();
+        assert_eq!(
+            parsed,
+            Some(fast),
+            "filter fast path disagrees with the parser"
+        );
+    }
+}
+
 /// The JSON request-body extractor of every SCIM write ([`ScimJson`]: content type, JSON, an
 /// object, nesting depth). `content_type` None sends no Content-Type header.
 pub fn scim_json(content_type: Option<&[u8]>, body: &[u8]) -> Result<Value, ScimError> {

@@ -18,6 +18,7 @@
 //!   approximate there; the indexed `*_lc` columns are exact);
 //! - Abnormal extension attributes without the enrichment join match nothing.
 
+mod fast_path;
 mod leaf;
 mod sort;
 mod target;
@@ -28,6 +29,7 @@ mod tests_data;
 #[cfg(test)]
 mod tests_exec;
 
+pub use fast_path::simple_eq;
 pub use leaf::{like_escape, normalize_datetime};
 pub use sort::compile_sort;
 
@@ -62,9 +64,12 @@ pub fn compile_filter(filter: &str, ctx: &FilterContext) -> Result<SqlFragment, 
     if filter.trim().is_empty() {
         return Err(ScimError::invalid_filter("empty filter"));
     }
-    let parsed: Filter = filter.parse().map_err(|e: scim_v2::filter::ParseError| {
-        ScimError::invalid_filter(format!("cannot parse filter: {}", clip(&e.to_string())))
-    })?;
+    let parsed: Filter = match fast_path::simple_eq(filter) {
+        Some(f) => f,
+        None => filter.parse().map_err(|e: scim_v2::filter::ParseError| {
+            ScimError::invalid_filter(format!("cannot parse filter: {}", clip(&e.to_string())))
+        })?,
+    };
     let mut frag = SqlFragment::default();
     let sql = Compiler {
         ctx,
