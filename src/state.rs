@@ -21,8 +21,20 @@ pub struct TargetInfo {
     pub enrichment_source: Option<String>,
 }
 
+/// What every request shares, behind one `Arc`: axum clones the state for each extractor
+/// and layer, and one reference count is cheaper than eight (a per-request cost the
+/// profile showed, docs/performance.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub struct SharedState {
     pub config: Arc<Config>,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
@@ -63,7 +75,7 @@ impl AppState {
             })
             .collect();
         let auth_failures = crate::scim::auth::fail_limiter(config.auth_failures_per_minute);
-        Self {
+        Self(Arc::new(SharedState {
             auth_failures,
             config,
             store,
@@ -71,7 +83,7 @@ impl AppState {
             wake,
             targets: Arc::new(targets),
             metrics,
-        }
+        }))
     }
 }
 

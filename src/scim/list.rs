@@ -179,8 +179,9 @@ impl Ctx<'_> {
         };
         let (total, rows) = self.state.store.list_resources(&q).await?;
         let mut resources = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut body = render(r, &self.base, r.links.as_ref(), enriched);
+        for mut r in rows {
+            let links = r.links.take();
+            let mut body = render(r, &self.base, links.as_ref(), enriched);
             project(
                 rt,
                 &mut body,

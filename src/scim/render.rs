@@ -47,25 +47,21 @@ pub fn target_base(base: &BaseUrl, target: &str) -> String {
 pub type Links = crate::store::resources::MemberLinks;
 
 /// Builds the full resource JSON.
+/// Takes the resource by value: its stored JSON is moved into the answer, not copied.
 pub fn render(
-    r: &StoredResource,
+    r: StoredResource,
     base: &str,
     links: Option<&Links>,
     enriched: bool,
 ) -> Map<String, Value> {
+    let mut data = r.data;
+    let mut schemas: Vec<Value> = match data.remove("schemas") {
+        Some(Value::Array(a)) => a,
+        _ => vec![json!(r.resource_type.schema())],
+    };
     let mut out = Map::new();
-    let mut schemas: Vec<Value> = r
-        .data
-        .get("schemas")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_else(|| vec![json!(r.resource_type.schema())]);
     out.insert("id".into(), json!(r.id));
-    for (k, v) in &r.data {
-        if k != "schemas" {
-            out.insert(k.clone(), v.clone());
-        }
-    }
+    out.append(&mut data);
     match r.resource_type {
         ResourceType::User => {
             if let Some(groups) = links.filter(|l| !l.is_empty()) {

@@ -137,7 +137,12 @@ impl Ctx<'_> {
         excluded: Option<&str>,
     ) -> Result<Rendered, ScimError> {
         let links = self.links(r).await?;
-        let mut body = render(r, &self.base, Some(&links), self.enrichment().is_some());
+        let mut body = render(
+            r.clone(),
+            &self.base,
+            Some(&links),
+            self.enrichment().is_some(),
+        );
         project(r.resource_type, &mut body, attrs, excluded)?;
         Ok(Rendered {
             body,
@@ -186,12 +191,10 @@ impl Ctx<'_> {
         if rt == ResourceType::User && self.enrichment().is_none() {
             // A new user is in no group yet and has no enrichment: render what was written
             // instead of reading it back (two round trips fewer per POST).
-            let mut body = render(&stored, &self.base, Some(&Links::new()), false);
+            let version = stored.version;
+            let mut body = render(stored, &self.base, Some(&Links::new()), false);
             project(rt, &mut body, None, None)?;
-            return Ok(Rendered {
-                body,
-                version: stored.version,
-            });
+            return Ok(Rendered { body, version });
         }
         let r = self.load(rt, &id).await?;
         self.show(&r, None, None).await
