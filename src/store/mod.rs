@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+mod conn_shelf;
 pub mod dialect;
 pub mod enrichment;
 pub mod jobs;
@@ -35,6 +36,32 @@ macro_rules! with_pool {
     };
 }
 pub(crate) use with_pool;
+
+/// Runs `$body` (a `StoreResult`) with `$conn` an executor for one statement: on Postgres
+/// a connection leased from the shelf, put back only when `$body` returned `Ok` (see
+/// `conn_shelf`); on SQLite the pool.
+macro_rules! with_conn {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match (&$store.db, &$store.shelf) {
+            ($crate::store::Db::Pg(_), Some(shelf)) => {
+                let mut lease = shelf.lease().await?;
+                let result = match lease.conn() {
+                    Some($conn) => $body,
+                    None => Err($crate::store::StoreError::Unavailable(
+                        "connection lease already returned".into(),
+                    )),
+                };
+                if result.is_ok() {
+                    lease.done();
+                }
+                result
+            }
+            ($crate::store::Db::Pg($conn), None) => $body,
+            ($crate::store::Db::Sqlite($conn), _) => $body,
+        }
+    };
+}
+pub(crate) use with_conn;
 
 /// Binds dynamically built values onto a query of either dialect.
 macro_rules! bind_values {
@@ -65,6 +92,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// Where recent full pages ended (keyset continuation for `startIndex` walks).
     pub(crate) page_hints: std::sync::Arc<page_hints::PageHints>,
+    /// Postgres only: connections kept out of the pool for one-statement queries.
+    pub(crate) shelf: Option<std::sync::Arc<conn_shelf::ConnShelf>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,9 +205,15 @@ impl Store {
                 })
                 .connect_with(co)
                 .await?;
+            // Half the pool at most, so transactions and workers always have the rest.
+            let shelf = (opts.max_connections >= 2).then(|| {
+                let cap = (opts.max_connections / 2) as usize;
+                std::sync::Arc::new(conn_shelf::ConnShelf::new(pool.clone(), cap))
+            });
             Ok(Store {
                 db: Db::Pg(pool),
                 page_hints: Default::default(),
+                shelf,
             })
         } else if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
@@ -202,6 +237,7 @@ impl Store {
             Ok(Store {
                 db: Db::Sqlite(pool),
                 page_hints: Default::default(),
+                shelf: None,
             })
         } else {
             Err(StoreError::Unavailable(
@@ -233,6 +269,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        // The pool's close waits for every checked-out connection: empty the shelf first.
+        if let Some(shelf) = &self.shelf {
+            shelf.close();
+        }
         with_pool!(self, p => p.close().await)
     }
 }

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::enrichment::ENRICHMENT_COLUMNS;
 use super::page_hints::PageEnd;
 use super::resources::{MemberLinks, StoredResource};
-use super::{Dialect, Store, StoreError, StoreResult, bind_values, with_pool};
+use super::{Dialect, Store, StoreError, StoreResult, bind_values, with_conn};
 use crate::scim::ResourceType;
 
 /// The `links` column: the resource's membership as a JSON array of `[id, label]`, ordered
@@ -157,12 +157,12 @@ impl Store {
             },
             rt.as_str(),
         );
-        with_pool!(self, p => {
+        with_conn!(self, c => {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target).bind(id);
             if enriched {
                 q = q.bind(enrichment_source.unwrap_or_default());
             }
-            match q.fetch_optional(p).await? {
+            match q.fetch_optional(c).await? {
                 Some(row) => Ok(Some(row_to_resource!(row, enriched, true))),
                 None => Ok(None),
             }
@@ -234,7 +234,7 @@ impl Store {
             ),
             q.limit.max(0),
         );
-        let resources = with_pool!(self, p => {
+        let resources = with_conn!(self, c => {
             let mut resources = Vec::new();
             if q.limit > 0 {
                 let mut pq = sqlx::query(AssertSqlSafe(page_sql.clone())).bind(q.target);
@@ -246,12 +246,12 @@ impl Store {
                     Some(end) => pq = pq.bind(end.created.clone()).bind(end.id.clone()),
                     None => pq = pq.bind(q.offset.max(0)),
                 }
-                for row in pq.fetch_all(p).await? {
+                for row in pq.fetch_all(c).await? {
                     resources.push(row_to_resource!(row, enriched, q.with_links));
                 }
             }
-            resources
-        });
+            Ok(resources)
+        })?;
         let len = resources.len() as i64;
         if let (Some(key), Some(last)) = (hint_key, resources.last())
             && len == q.limit
@@ -273,13 +273,13 @@ impl Store {
             Some(_) => {
                 let count_sql =
                     format!("SELECT COUNT(*) AS n FROM scim_resources r {join} {where_}");
-                with_pool!(self, p => {
+                with_conn!(self, c => {
                     let mut cq = sqlx::query(AssertSqlSafe(count_sql.clone())).bind(q.target);
                     if enriched {
                         cq = cq.bind(q.enrichment_source.unwrap_or_default());
                     }
-                    bind_values!(cq, binds).fetch_one(p).await?.try_get::<i64, _>("n")?
-                })
+                    Ok(bind_values!(cq, binds).fetch_one(c).await?.try_get::<i64, _>("n")?)
+                })?
             }
         };
         Ok((total, resources))
@@ -287,14 +287,14 @@ impl Store {
 
     /// How many resources of a type a target holds (the trigger-kept counts, exact).
     pub async fn count_resources(&self, target: &str, rt: ResourceType) -> StoreResult<i64> {
-        with_pool!(self, p => {
+        with_conn!(self, c => {
             let row = sqlx::query(
                 "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM scim_resource_counts \
                  WHERE target = $1 AND resource_type = $2",
             )
             .bind(target)
             .bind(rt.as_str())
-            .fetch_one(p)
+            .fetch_one(c)
             .await?;
             Ok(row.try_get::<i64, _>("n")?)
         })

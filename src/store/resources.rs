@@ -155,9 +155,21 @@ impl Store {
         if let super::Db::Pg(pool) = &self.db
             && w.members.is_none_or(<[MemberInput]>::is_empty)
         {
-            super::single_statement::create_pg(pool, w, &d, &created)
-                .await
-                .map_err(|e| uniqueness(e, w))?;
+            let res = match &self.shelf {
+                Some(shelf) => {
+                    let mut lease = shelf.lease().await?;
+                    let res = match lease.conn() {
+                        Some(c) => super::single_statement::create_pg(c, w, &d, &created).await,
+                        None => Err(sqlx::Error::PoolClosed),
+                    };
+                    if res.is_ok() {
+                        lease.done();
+                    }
+                    res
+                }
+                None => super::single_statement::create_pg(pool, w, &d, &created).await,
+            };
+            res.map_err(|e| uniqueness(e, w))?;
             return Ok(written);
         }
         with_pool!(self, p => {

@@ -5,7 +5,6 @@
 //! statements, COMMIT). The SQL mirrors `enqueue_in!` and `record_accepted_in!` in
 //! `jobs.rs`; `tests/api/outbox.rs` checks both paths write the same rows.
 
-use sqlx::PgPool;
 use sqlx::types::Json;
 
 use super::resources::{Derived, ResourceWrite};
@@ -33,8 +32,8 @@ SELECT target, resource_type, id, $12, 'scim', $13, 'accepted from the IdP (vers
 
 /// Runs the one-statement create. Errors are returned as sqlx gives them (a unique
 /// violation becomes the caller's 409).
-pub(super) async fn create_pg(
-    pool: &PgPool,
+pub(super) async fn create_pg<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     w: &ResourceWrite<'_>,
     d: &Derived,
     created: &str,
@@ -53,7 +52,7 @@ pub(super) async fn create_pg(
         .bind(created)
         .bind(w.now_ms)
         .bind(w.method)
-        .execute(pool)
+        .execute(executor)
         .await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod admin_page;
 mod chaos;
 mod conformance;
+mod conn_shelf;
 mod delivery;
 mod docs_commands;
 mod enrichment;
