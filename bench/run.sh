@@ -7,7 +7,8 @@
 #
 # Options: --no-build (use the existing release binary), --users "10000 100000",
 # --conc "4 20 64", --duration SECONDS, --rate R (delivery simulator limit, calls/s).
-# Env: PG_URL (default postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR.
+# Env: PG_URL (default postgres://postgres@127.0.0.1:5432), PG_SSLMODE (default prefer, as
+# sqlx and libpq; the bridge and pgbench use the same), CARGO_TARGET_DIR.
 #
 # Prints one table. Exits non-zero when a workload had errors (non-2xx, socket errors) or a
 # step failed. Everything listens on 127.0.0.1 only; all loops are bounded.
@@ -22,6 +23,7 @@ CONC_LIST="4 20 64"
 DURATION=8
 RATE=50
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+PG_SSLMODE="${PG_SSLMODE:-prefer}"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -193,7 +195,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else prin
 # ---------------------------------------------------------------- Postgres workloads
 for N in $USERS_LIST; do
   DB="$(new_pg_db "$N")"; DBS+=("$DB")   # the function runs in a subshell
-  DB_URL="$PG_URL/$DB"
+  DB_URL="$PG_URL/$DB?sslmode=$PG_SSLMODE"
   export BENCH_USERS="$N"
   start_bridge "$DB_URL" false
   IDLE_RSS="$(rss "$BRIDGE_PID" VmRSS)"
@@ -256,7 +258,7 @@ stop_bridge
 
 # ---------------------------------------------------------------- delivery to a rate-limited vendor
 DB="$(new_pg_db delivery)"; DBS+=("$DB")
-start_bridge "$PG_URL/$DB" true
+start_bridge "$PG_URL/$DB?sslmode=$PG_SSLMODE" true
 IDLE_RSS="$(rss "$BRIDGE_PID" VmRSS)"
 post_user() { # userName -> prints id
   curl -fsS -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/scim+json" -d "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"$1\",\"name\":{\"givenName\":\"D\",\"familyName\":\"U\"},\"emails\":[{\"value\":\"$1\",\"primary\":true}]}" \
@@ -307,7 +309,7 @@ stop_bridge
 
 # ---------------------------------------------------------------- print
 echo
-echo "scim-bridge bench ($MODE) — $(date -u +%FT%TZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(psql "$PG_URL/postgres" -qAtc 'SHOW server_version' | cut -d' ' -f1) Postgres, load avg $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "scim-bridge bench ($MODE) — $(date -u +%FT%TZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(psql "$PG_URL/postgres" -qAtc 'SHOW server_version' | cut -d' ' -f1) Postgres (sslmode=$PG_SSLMODE), load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ratio = bridge req/s ÷ pgbench tps of the same SQL shape at the same concurrency (delivery: accepted vendor calls/s ÷ limit)"
 column -t -s $'\t' "$TABLE"
 if [ "$FAILED" != 0 ]; then echo "bench: some workloads FAILED (see log above)" >&2; exit 1; fi
