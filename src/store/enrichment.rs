@@ -131,6 +131,22 @@ impl Store {
         })
     }
 
+    /// When the last sweep of a source finished, in ms, if it succeeded (`None` after a
+    /// failure or before the first sweep). Replicas read it to sweep once per interval.
+    pub async fn enrichment_last_success_ms(&self, source: &str) -> StoreResult<Option<i64>> {
+        with_pool!(self, p => {
+            let r = sqlx::query(
+                "SELECT updated_at FROM enrichment_status \
+                 WHERE source = $1 AND last_error IS NULL AND last_sweep IS NOT NULL",
+            )
+            .bind(source).fetch_optional(p).await?;
+            match r {
+                Some(r) => Ok(Some(r.try_get("updated_at")?)),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// (last successful sweep, last error) of a source.
     pub async fn enrichment_status(
         &self,

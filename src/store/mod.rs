@@ -21,6 +21,7 @@ pub mod page_hints;
 pub mod reconcile;
 pub mod resource_reads;
 pub mod resources;
+pub mod run_lock;
 mod single_statement;
 
 pub use dialect::{Dialect, SqlFragment, SqlValue};

@@ -1,13 +1,13 @@
 //! Store side of reconcile: the target's SCIM users, drift marks in the mapping table,
-//! queued repairs, and the Postgres advisory lock that keeps periodic reconcile to one
-//! replica at a time.
+//! queued repairs (the lock that keeps periodic reconcile to one replica is in
+//! [`super::run_lock`]).
 
 use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::types::Json;
 
 use super::resources::BeginWrite;
-use super::{Db, Store, StoreResult, with_pool};
+use super::{Store, StoreResult, with_pool};
 
 /// Keys of `VendorLink::applied` that are history, not "what was last applied": kept when a
 /// repair clears the rest so the connector re-sends every attribute.
@@ -24,23 +24,6 @@ pub fn forget_applied(applied: &Value) -> Value {
         }
     }
     Value::Object(m)
-}
-
-/// Held while a periodic reconcile runs: on Postgres an open transaction holding
-/// `pg_try_advisory_xact_lock` (released when dropped or finished, even on panic).
-pub struct RunLock {
-    _tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
-}
-
-/// A stable 63-bit key for the advisory lock of one target's reconcile.
-fn lock_key(target: &str) -> i64 {
-    // FNV-1a: stable across builds and processes (unlike the std hasher).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in "scim-bridge:reconcile:".bytes().chain(target.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h >> 1) as i64
 }
 
 impl Store {
@@ -147,23 +130,6 @@ impl Store {
             Ok(())
         })
     }
-
-    /// Takes the reconcile lock of `target` if no other replica holds it (Postgres);
-    /// always succeeds on SQLite (one process).
-    pub async fn try_reconcile_lock(&self, target: &str) -> StoreResult<Option<RunLock>> {
-        match &self.db {
-            Db::Pg(p) => {
-                let mut tx = p.begin().await?;
-                let got: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS ok")
-                    .bind(lock_key(target))
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("ok")?;
-                Ok(got.then_some(RunLock { _tx: Some(tx) }))
-            }
-            Db::Sqlite(_) => Ok(Some(RunLock { _tx: None })),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -179,12 +145,5 @@ mod tests {
             json!({"previous_user_ids": ["1"], "revoked_keys": ["K"]})
         );
         assert_eq!(forget_applied(&Value::Null), json!({}));
-    }
-
-    #[test]
-    fn lock_keys_differ_per_target_and_are_stable() {
-        assert_ne!(lock_key("a"), lock_key("b"));
-        assert_eq!(lock_key("a"), lock_key("a"));
-        assert!(lock_key("a") >= 0);
     }
 }

@@ -17,6 +17,7 @@ use crate::connectors::abnormal::{AbnormalClient, AccountCase, AccountDetail};
 use crate::connectors::{CallLog, ConnectorError};
 use crate::store::Store;
 use crate::store::enrichment::EnrichmentRow;
+use crate::store::run_lock::Run;
 
 /// Builds the cached row from Abnormal's detail and cases.
 pub fn enrichment_row(detail: &AccountDetail, cases: &[AccountCase], now_ms: i64) -> EnrichmentRow {
@@ -126,6 +127,76 @@ pub async fn sweep(
     Ok((accounts.len(), n))
 }
 
+/// What one turn of the poller did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// This replica swept: (accounts seen, accounts refreshed).
+    Swept(usize, usize),
+    /// Another replica holds the sweep lock (it is sweeping now).
+    HeldElsewhere,
+    /// A sweep (by any replica) succeeded `age_ms` ago, less than an interval.
+    SweptRecently { age_ms: i64 },
+    /// The sweep failed; the cache keeps the last known values.
+    Failed(String),
+}
+
+/// One turn of the poller: with several replicas on one Postgres, at most one sweeps at a
+/// time (advisory lock) and a sweep that succeeded less than an interval ago is not
+/// repeated, so Abnormal sees one sweep per interval whatever the replica count.
+pub async fn poll_once(
+    store: &Store,
+    client: &AbnormalClient,
+    source: &str,
+    interval: Duration,
+    max_concurrency: usize,
+    clock: &dyn Clock,
+) -> PollOutcome {
+    let _lock = match store.try_run_lock(Run::EnrichmentSweep, source).await {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return PollOutcome::HeldElsewhere,
+        Err(e) => return PollOutcome::Failed(format!("taking the sweep lock: {e}")),
+    };
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    match store.enrichment_last_success_ms(source).await {
+        Ok(Some(at)) => {
+            let age_ms = clock.now_ms().saturating_sub(at);
+            // 5 % slack: a replica whose timer fires just before the interval is up does
+            // not wait a whole second interval.
+            if (0..interval_ms.saturating_mul(19) / 20).contains(&age_ms) {
+                return PollOutcome::SweptRecently { age_ms };
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return PollOutcome::Failed(format!("reading the sweep status: {e}")),
+    }
+    let outcome = sweep(store, client, source, max_concurrency, clock).await;
+    let now = clock.now_ms();
+    match outcome {
+        Ok((seen, refreshed)) => {
+            tracing::info!(target_name = %source, seen, refreshed, "abnormal sweep done");
+            metrics::gauge!("scim_bridge_enrichment_last_sweep_timestamp_seconds", "target" => source.to_string())
+                .set(now as f64 / 1000.0);
+            if let Err(e) = store
+                .set_enrichment_status(source, Some(&rfc3339_ms(now)), None, now)
+                .await
+            {
+                tracing::warn!(target_name = %source, error = %e, "abnormal sweep done but its status was not recorded");
+            }
+            PollOutcome::Swept(seen, refreshed)
+        }
+        Err(e) => {
+            tracing::warn!(target_name = %source, error = %e, "abnormal sweep failed; last known values stay served");
+            if let Err(e) = store
+                .set_enrichment_status(source, None, Some(&e.to_string()), now)
+                .await
+            {
+                tracing::warn!(target_name = %source, error = %e, "recording the failed sweep failed");
+            }
+            PollOutcome::Failed(e.to_string())
+        }
+    }
+}
+
 /// Runs the poller of one abnormal target until `stop`.
 pub async fn poll_loop(
     store: Store,
@@ -138,29 +209,34 @@ pub async fn poll_loop(
 ) {
     let mut failures: u32 = 0;
     loop {
-        let wait = match sweep(&store, &client, &source, max_concurrency, clock.as_ref()).await {
-            Ok((seen, refreshed)) => {
+        let outcome = poll_once(
+            &store,
+            &client,
+            &source,
+            interval,
+            max_concurrency,
+            clock.as_ref(),
+        )
+        .await;
+        let unit: f64 = rand::rng().random();
+        let wait = match outcome {
+            PollOutcome::Swept(..) => {
                 failures = 0;
-                let now = clock.now_ms();
-                tracing::info!(target_name = %source, seen, refreshed, "abnormal sweep done");
-                metrics::gauge!("scim_bridge_enrichment_last_sweep_timestamp_seconds", "target" => source.clone())
-                    .set(now as f64 / 1000.0);
-                let _ = store
-                    .set_enrichment_status(&source, Some(&rfc3339_ms(now)), None, now)
-                    .await;
                 interval
             }
-            Err(e) => {
+            // Look again when the other replica's interval is up (+ up to 10 % jitter, so
+            // replicas do not all ask at once).
+            PollOutcome::HeldElsewhere => interval.mul_f64(1.0 + unit / 10.0),
+            PollOutcome::SweptRecently { age_ms } => {
+                failures = 0;
+                let age = Duration::from_millis(u64::try_from(age_ms).unwrap_or(0));
+                interval.saturating_sub(age) + interval.mul_f64(unit / 10.0)
+            }
+            PollOutcome::Failed(_) => {
                 failures = failures.saturating_add(1);
-                let now = clock.now_ms();
-                tracing::warn!(target_name = %source, error = %e, "abnormal sweep failed; last known values stay served");
-                let _ = store
-                    .set_enrichment_status(&source, None, Some(&e.to_string()), now)
-                    .await;
                 // Exponential backoff with full jitter, never longer than the interval.
                 let base =
                     Duration::from_secs(2).saturating_mul(2u32.saturating_pow(failures.min(10)));
-                let unit: f64 = rand::rng().random();
                 base.min(interval).mul_f64(unit).max(Duration::from_secs(1))
             }
         };

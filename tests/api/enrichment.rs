@@ -262,3 +262,105 @@ both!(
         );
     }
 );
+
+/// Several replicas on one Postgres: one sweeps at a time, and a sweep that succeeded less
+/// than an interval ago is not repeated by another (Abnormal sees one sweep per interval).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_sweep_abnormal_once_per_interval() {
+    use scim_bridge::store::run_lock::Run;
+    use scim_bridge::sync::enrichment::{PollOutcome, poll_once};
+    use std::time::Duration;
+
+    let cfg = AbnormalSimConfig::default();
+    let sim = AbnormalSim::seeded_with(cfg.clone(), 5, 3);
+    let server = sim.start().await.unwrap();
+    let mut s = Spawn::new(Backend::Postgres);
+    s.extra_tokens = vec!["ab".into(), "c".into()];
+    s.extra_toml = abnormal_toml(&server.base_url(), &cfg.token);
+    let app = spawn_with(s).await;
+    let rt = app.app.engine.targets.get("ab").expect("ab target");
+    let TargetDriver::Enrichment(client) = &rt.driver else {
+        panic!("ab is an enrichment target")
+    };
+    let hour = Duration::from_secs(3600);
+    let poll = || poll_once(app.store(), client, "ab", hour, 4, &SystemClock);
+
+    // Another replica is sweeping (holds the lock): this one leaves Abnormal alone.
+    let other = app
+        .store()
+        .try_run_lock(Run::EnrichmentSweep, "ab")
+        .await
+        .unwrap()
+        .expect("lock free at first");
+    assert_eq!(poll().await, PollOutcome::HeldElsewhere);
+    assert!(sim.calls().is_empty(), "{:?}", sim.calls());
+    // The reconcile lock of the same target is a different lock.
+    assert!(
+        app.store()
+            .try_run_lock(Run::Reconcile, "ab")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(other);
+
+    // Once it is released (the rollback is asynchronous), a replica sweeps.
+    let mut outcome = PollOutcome::HeldElsewhere;
+    for _ in 0..50 {
+        outcome = poll().await;
+        if outcome != PollOutcome::HeldElsewhere {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(outcome, PollOutcome::Swept(5, 5));
+    let calls = sim.calls().len();
+    assert!(calls > 0);
+
+    // The next replica to poll within the interval finds the sweep recent and skips it.
+    match poll().await {
+        PollOutcome::SweptRecently { age_ms } => assert!((0..60_000).contains(&age_ms)),
+        other => panic!("expected a skip, got {other:?}"),
+    }
+    assert_eq!(
+        sim.calls().len(),
+        calls,
+        "no second sweep within the interval"
+    );
+
+    // With a short interval the sweep is due again.
+    let again = poll_once(
+        app.store(),
+        client,
+        "ab",
+        Duration::from_millis(1),
+        4,
+        &SystemClock,
+    )
+    .await;
+    assert_eq!(
+        again,
+        PollOutcome::Swept(5, 0),
+        "nothing changed at Abnormal"
+    );
+
+    // A failed sweep is recorded and does not count as recent.
+    server.shutdown().await;
+    let failed = poll_once(app.store(), client, "ab", hour, 4, &SystemClock);
+    // Still recent: skipped without calling the (now stopped) simulator.
+    assert!(matches!(failed.await, PollOutcome::SweptRecently { .. }));
+    let down = poll_once(
+        app.store(),
+        client,
+        "ab",
+        Duration::from_millis(1),
+        4,
+        &SystemClock,
+    )
+    .await;
+    assert!(matches!(down, PollOutcome::Failed(_)), "{down:?}");
+    assert_eq!(
+        app.store().enrichment_last_success_ms("ab").await.unwrap(),
+        None
+    );
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use scim_bridge::sim::carbon_black::{CarbonBlackSim, CarbonBlackSimConfig, UserStatus};
 use scim_bridge::sim::contrast::ContrastSim;
+use scim_bridge::store::run_lock::Run;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -321,12 +322,18 @@ both!(periodic_reconcile_marks_drift, |b| async move {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reconcile_lock_is_held_by_one_runner() {
     let app = spawn_app(Backend::Postgres).await;
-    let first = app.store().try_reconcile_lock("c").await.unwrap();
+    let first = app.store().try_run_lock(Run::Reconcile, "c").await.unwrap();
     assert!(first.is_some());
-    assert!(app.store().try_reconcile_lock("c").await.unwrap().is_none());
     assert!(
         app.store()
-            .try_reconcile_lock("other")
+            .try_run_lock(Run::Reconcile, "c")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.store()
+            .try_run_lock(Run::Reconcile, "other")
             .await
             .unwrap()
             .is_some()
@@ -335,7 +342,7 @@ async fn postgres_reconcile_lock_is_held_by_one_runner() {
     // The rollback returning the connection is asynchronous: wait for the lock to free.
     let mut again = None;
     for _ in 0..50 {
-        again = app.store().try_reconcile_lock("c").await.unwrap();
+        again = app.store().try_run_lock(Run::Reconcile, "c").await.unwrap();
         if again.is_some() {
             break;
         }

@@ -30,7 +30,11 @@ pub async fn run_once(engine: &Engine, target: &str, auto_repair: bool) {
     let Some(rt) = engine.targets.get(target) else {
         return;
     };
-    let lock = match engine.store.try_reconcile_lock(target).await {
+    let lock = match engine
+        .store
+        .try_run_lock(crate::store::run_lock::Run::Reconcile, target)
+        .await
+    {
         Ok(Some(l)) => l,
         Ok(None) => {
             tracing::debug!(
