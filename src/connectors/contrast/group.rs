@@ -184,6 +184,11 @@ impl ContrastConnector {
                 Err(e) => return Err(e.into()),
             }
         }
+        let note_moved = self.empty_previous_group(&gid, link, log).await?;
+        let note = match (note_moved, note_missing) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         Ok(SyncOutcome {
             link: VendorLink {
                 vendor_id: Some(gid.clone()),
@@ -192,8 +197,39 @@ impl ContrastConnector {
                 applied: json!({ "group_id": gid, "user_ids": ids }),
             },
             state: SyncState::Synced,
-            note: note_missing,
+            note,
         })
+    }
+
+    /// The SCIM group now maps to `gid` (its `groups` entry changed): the access group it
+    /// filled before is emptied, after the new one was filled, so moving a mapping does
+    /// not leave the old group's access behind. Left alone when another `groups` entry
+    /// maps to it.
+    async fn empty_previous_group(
+        &self,
+        gid: &str,
+        link: &VendorLink,
+        log: &CallLog,
+    ) -> Result<Option<String>, ConnectorError> {
+        let Some(old) = link.applied.get("group_id").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if old == gid || applied_ids(&link.applied).is_none_or(|v| v.is_empty()) {
+            return Ok(None);
+        }
+        if self.groups.values().any(|v| v == old) {
+            return Ok(Some(format!(
+                "moved from access group {old}, left as is: another `groups` entry maps to it"
+            )));
+        }
+        let name = link.vendor_key.clone().unwrap_or_default();
+        match self.put_members(old, &name, &[], log).await {
+            Ok(()) => Ok(Some(format!("moved from access group {old}, emptied it"))),
+            Err(e) if e.status == Some(404) => Ok(Some(format!(
+                "moved from access group {old}, which is gone"
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub(super) async fn deleted_group(

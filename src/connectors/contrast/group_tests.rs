@@ -101,3 +101,55 @@ async fn group_lookup_by_name_or_unmapped() {
         Some("no Contrast access group for SCIM group Sales; add targets.ct.groups")
     );
 }
+
+#[tokio::test]
+async fn a_moved_mapping_empties_the_previous_group() {
+    let (d, _) = vendor(vec![], true).await;
+    let mut c = cfg(&d.base);
+    c.groups.insert("Engineering".into(), "42".into());
+    let g = eng(&[Some("u-1")]);
+    let out = conn(&c)
+        .sync_group(Some(&g), &VendorLink::default(), &CallLog::default())
+        .await
+        .unwrap();
+    // The admin points the SCIM group at another access group.
+    c.groups.insert("Engineering".into(), "43".into());
+    let moved = conn(&c)
+        .sync_group(Some(&g), &out.link, &CallLog::default())
+        .await
+        .unwrap();
+    assert_eq!(moved.state, SyncState::Synced);
+    assert_eq!(moved.link.vendor_id.as_deref(), Some("43"));
+    assert_eq!(
+        moved.note.as_deref(),
+        Some("moved from access group 42, emptied it")
+    );
+    let w = d.writes();
+    assert_eq!(w.len(), 3);
+    // The new group is filled first, then the old one emptied.
+    assert_eq!(w[1].path, "/Contrast/api/ng/org-1/groups/43/users");
+    assert_eq!(w[1].body, Some(json!({"users": [{"user_id": "u-1"}]})));
+    assert_eq!(w[2].path, "/Contrast/api/ng/org-1/groups/42/users");
+    assert_eq!(w[2].body, Some(json!({"users": []})));
+    // Converged: nothing more to write.
+    conn(&c)
+        .sync_group(Some(&g), &moved.link, &CallLog::default())
+        .await
+        .unwrap();
+    assert_eq!(d.writes().len(), 3);
+
+    // An access group another SCIM group maps to is not emptied.
+    c.groups.insert("Engineering".into(), "44".into());
+    c.groups.insert("Platform".into(), "43".into());
+    let shared = conn(&c)
+        .sync_group(Some(&g), &moved.link, &CallLog::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        shared.note.as_deref(),
+        Some("moved from access group 43, left as is: another `groups` entry maps to it")
+    );
+    let w = d.writes();
+    assert_eq!(w.len(), 4);
+    assert_eq!(w[3].path, "/Contrast/api/ng/org-1/groups/44/users");
+}
