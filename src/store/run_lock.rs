@@ -24,10 +24,24 @@ impl Run {
     }
 }
 
-/// Held while a run goes on: on Postgres an open transaction holding the advisory lock
-/// (released when dropped or finished, even on panic, or when the connection dies).
+/// Held while a run goes on: on Postgres an open transaction holding the advisory lock.
+/// [`RunLock::release`] ends it before returning; a lock that is only dropped (panic,
+/// cancellation) is released too, but asynchronously: sqlx queues the rollback, so for a
+/// moment another replica may still find it held. A dead connection releases it as well.
 pub struct RunLock {
-    _tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+    tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+}
+
+impl RunLock {
+    /// Ends the run: the lock is free for other replicas when this returns (a failed
+    /// rollback closes the connection, which frees it as well).
+    pub async fn release(mut self) {
+        if let Some(tx) = self.tx.take()
+            && let Err(e) = tx.rollback().await
+        {
+            tracing::debug!(error = %e, "run lock: rollback failed; the connection is dropped");
+        }
+    }
 }
 
 /// A stable 63-bit key for the advisory lock of one run of one target.
@@ -53,9 +67,9 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get("ok")?;
-                Ok(got.then_some(RunLock { _tx: Some(tx) }))
+                Ok(got.then_some(RunLock { tx: Some(tx) }))
             }
-            Db::Sqlite(_) => Ok(Some(RunLock { _tx: None })),
+            Db::Sqlite(_) => Ok(Some(RunLock { tx: None })),
         }
     }
 }

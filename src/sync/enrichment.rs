@@ -151,11 +151,26 @@ pub async fn poll_once(
     max_concurrency: usize,
     clock: &dyn Clock,
 ) -> PollOutcome {
-    let _lock = match store.try_run_lock(Run::EnrichmentSweep, source).await {
+    let lock = match store.try_run_lock(Run::EnrichmentSweep, source).await {
         Ok(Some(lock)) => lock,
         Ok(None) => return PollOutcome::HeldElsewhere,
         Err(e) => return PollOutcome::Failed(format!("taking the sweep lock: {e}")),
     };
+    let outcome = poll_locked(store, client, source, interval, max_concurrency, clock).await;
+    // Released before returning, so the next replica to poll sees the recorded sweep.
+    lock.release().await;
+    outcome
+}
+
+/// `poll_once` while holding the sweep lock.
+async fn poll_locked(
+    store: &Store,
+    client: &AbnormalClient,
+    source: &str,
+    interval: Duration,
+    max_concurrency: usize,
+    clock: &dyn Clock,
+) -> PollOutcome {
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
     match store.enrichment_last_success_ms(source).await {
         Ok(Some(at)) => {

@@ -338,15 +338,19 @@ async fn postgres_reconcile_lock_is_held_by_one_runner() {
             .unwrap()
             .is_some()
     );
-    drop(first);
-    // The rollback returning the connection is asynchronous: wait for the lock to free.
-    let mut again = None;
+    // Released explicitly: free for the next runner at once.
+    first.expect("held").release().await;
+    let again = app.store().try_run_lock(Run::Reconcile, "c").await.unwrap();
+    assert!(again.is_some(), "free as soon as release returns");
+    // Only dropped (a panicking or cancelled run): freed too, once the queued rollback runs.
+    drop(again);
+    let mut third = None;
     for _ in 0..50 {
-        again = app.store().try_run_lock(Run::Reconcile, "c").await.unwrap();
-        if again.is_some() {
+        third = app.store().try_run_lock(Run::Reconcile, "c").await.unwrap();
+        if third.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(again.is_some(), "released when dropped");
+    assert!(third.is_some(), "released when dropped");
 }

@@ -57,7 +57,7 @@ pub async fn run_once(engine: &Engine, target: &str, auto_repair: bool) {
         "periodic reconcile",
     )
     .await;
-    drop(lock);
+    lock.release().await;
     match res {
         Ok(r) if !r.drifts.is_empty() => {
             tracing::warn!(
