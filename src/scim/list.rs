@@ -2,15 +2,17 @@
 
 use std::collections::HashMap;
 
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter};
 use serde_json::{Value, json};
 
 use super::error::ScimError;
-use super::filter_sql::{FilterContext, compile_filter, compile_sort};
+use super::filter_sql::{FilterContext, compile_filter, compile_sort, simple_eq};
 use super::projection::project;
 use super::render::render;
 use super::service::Ctx;
 use super::{LIST_RESPONSE_SCHEMA, ResourceType};
 use crate::store::resources::ListQuery;
+use crate::store::user_name_lookups::LookupShape;
 
 /// Query parameters of a list or the body of a `.search`, normalised.
 #[derive(Debug, Clone, Default)]
@@ -121,6 +123,24 @@ fn wants(attr: &str, attributes: Option<&str>, excluded: Option<&str>) -> bool {
     attributes.is_none() || has(attributes)
 }
 
+/// `Some(userName)` when a list is the IdPs' lookup before a create or update:
+/// `userName eq "…"` on Users, first page, no sort. userName is unique per target, so the
+/// answer is that user or nothing, and `Store::find_user_by_user_name` reads it (sharing
+/// one query with concurrent lookups on Postgres).
+fn user_name_lookup(rt: ResourceType, p: &ListParams, start: i64, count: i64) -> Option<String> {
+    if rt != ResourceType::User || start != 1 || count < 1 || p.sort_by.is_some() {
+        return None;
+    }
+    match simple_eq(p.filter.as_deref()?)? {
+        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v)))
+            if path.name.eq_ignore_ascii_case("userName") =>
+        {
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
 impl Ctx<'_> {
     pub async fn list(&self, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
         let max = i64::from(self.state.config.max_page_size);
@@ -165,19 +185,41 @@ impl Ctx<'_> {
             ResourceType::User => "groups",
             ResourceType::Group => "members",
         };
-        let q = ListQuery {
-            target: &self.target.name,
-            resource_type: rt,
-            enrichment_source: if enriched { source } else { None },
-            filter,
-            sort,
-            descending,
-            offset: start - 1,
-            limit: count,
-            with_links: wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref()),
-            now_ms: self.state.clock.now_ms(),
+        let with_links = wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref());
+        let enrichment_source = if enriched { source } else { None };
+        let (total, rows) = match user_name_lookup(rt, p, start, count) {
+            // The filter was compiled above all the same: its checks (length, U+0000, …)
+            // and errors are the general path's.
+            Some(user_name) => {
+                let shape = LookupShape {
+                    target: self.target.name.clone(),
+                    enrichment_source: enrichment_source.map(str::to_owned),
+                    with_links,
+                };
+                let found = self
+                    .state
+                    .store
+                    .find_user_by_user_name(shape, &user_name)
+                    .await?;
+                let rows: Vec<_> = found.into_iter().collect();
+                (rows.len() as i64, rows)
+            }
+            None => {
+                let q = ListQuery {
+                    target: &self.target.name,
+                    resource_type: rt,
+                    enrichment_source,
+                    filter,
+                    sort,
+                    descending,
+                    offset: start - 1,
+                    limit: count,
+                    with_links,
+                    now_ms: self.state.clock.now_ms(),
+                };
+                self.state.store.list_resources(&q).await?
+            }
         };
-        let (total, rows) = self.state.store.list_resources(&q).await?;
         let mut resources = Vec::with_capacity(rows.len());
         for mut r in rows {
             let links = r.links.take();

@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+mod coalesce;
 mod conn_shelf;
 pub mod dialect;
 pub mod enrichment;
@@ -23,6 +24,7 @@ pub mod resource_reads;
 pub mod resources;
 pub mod run_lock;
 mod single_statement;
+pub mod user_name_lookups;
 
 pub use dialect::{Dialect, SqlFragment, SqlValue};
 
@@ -95,6 +97,8 @@ pub struct Store {
     pub(crate) page_hints: std::sync::Arc<page_hints::PageHints>,
     /// Postgres only: connections kept out of the pool for one-statement queries.
     pub(crate) shelf: Option<std::sync::Arc<conn_shelf::ConnShelf>>,
+    /// Postgres with a shelf: concurrent `userName eq` lookups share one query.
+    pub(crate) user_name_lookups: Option<std::sync::Arc<user_name_lookups::UserNameLookups>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +126,27 @@ pub enum StoreError {
     Invalid(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// A copy for each of several callers that share one failed query (`coalesce.rs`):
+    /// the same variant and message; a driver error keeps its text as a protocol error,
+    /// which the SCIM layer treats like the original (500, logged).
+    pub fn clone_lossy(&self) -> StoreError {
+        match self {
+            StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::VersionMismatch { current } => {
+                StoreError::VersionMismatch { current: *current }
+            }
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Contention(m) => StoreError::Contention(m.clone()),
+            StoreError::Db(e) => StoreError::Db(sqlx::Error::Protocol(e.to_string())),
+            StoreError::Migrate(e) => StoreError::Db(sqlx::Error::Protocol(e.to_string())),
+            StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
+            StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -211,10 +236,12 @@ impl Store {
                 let cap = (opts.max_connections / 2) as usize;
                 std::sync::Arc::new(conn_shelf::ConnShelf::new(pool.clone(), cap))
             });
+            let user_name_lookups = shelf.clone().map(user_name_lookups::pg_lookups);
             Ok(Store {
                 db: Db::Pg(pool),
                 page_hints: Default::default(),
                 shelf,
+                user_name_lookups,
             })
         } else if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
@@ -239,6 +266,7 @@ impl Store {
                 db: Db::Sqlite(pool),
                 page_hints: Default::default(),
                 shelf: None,
+                user_name_lookups: None,
             })
         } else {
             Err(StoreError::Unavailable(

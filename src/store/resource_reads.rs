@@ -41,7 +41,7 @@ fn links_column(dialect: Dialect, rt: ResourceType) -> &'static str {
 }
 
 /// Parses the `links` column (NULL when Postgres aggregated no rows).
-fn parse_links(raw: Option<String>) -> StoreResult<MemberLinks> {
+pub(super) fn parse_links(raw: Option<String>) -> StoreResult<MemberLinks> {
     match raw {
         None => Ok(Vec::new()),
         Some(s) => serde_json::from_str(&s)
@@ -51,7 +51,7 @@ fn parse_links(raw: Option<String>) -> StoreResult<MemberLinks> {
 
 /// The select list for resources, with the enrichment columns when joined and the
 /// membership column when asked for.
-fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>) -> String {
+pub(super) fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>) -> String {
     let mut s =
         String::from("r.id, r.resource_type, r.data, r.version, r.created, r.last_modified");
     if enriched {
@@ -86,13 +86,16 @@ macro_rules! row_to_resource {
                 None
             },
             links: if $links {
-                Some(parse_links(row.try_get("links")?)?)
+                Some($crate::store::resource_reads::parse_links(
+                    row.try_get("links")?,
+                )?)
             } else {
                 None
             },
         }
     }};
 }
+pub(super) use row_to_resource;
 
 /// List / search parameters, with the filter already compiled to SQL.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 const EXT: &str = "urn:scim-bridge:schemas:extension:abnormal:2.0:User";
 
-fn abnormal_toml(sim_base: &str, token: &str) -> String {
+pub(crate) fn abnormal_toml(sim_base: &str, token: &str) -> String {
     format!(
         "[targets.ab]\nkind = \"abnormal\"\ntoken_sha256 = [\"{{token:ab}}\"]\nbase_url = \"{sim_base}\"\ntoken = \"{token}\"\n\
          [targets.c]\nkind = \"contrast\"\nenrich_from = \"ab\"\ntoken_sha256 = [\"{{token:c}}\"]\n\
@@ -21,7 +21,7 @@ fn abnormal_toml(sim_base: &str, token: &str) -> String {
     )
 }
 
-async fn sweep(app: &TestApp) -> (usize, usize) {
+pub(crate) async fn sweep(app: &TestApp) -> (usize, usize) {
     let rt = app.app.engine.targets.get("ab").expect("ab target");
     let TargetDriver::Enrichment(client) = &rt.driver else {
         panic!("ab is an enrichment target")

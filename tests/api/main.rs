@@ -16,4 +16,5 @@ mod outbox;
 mod paging;
 mod reconcile;
 mod security;
+mod user_name_lookups;
 mod users;

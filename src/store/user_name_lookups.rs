@@ -1,0 +1,159 @@
+//! `GET /Users?filter=userName eq "…"`, the lookup Okta and Entra send before every create
+//! and update, as a store read of its own: on Postgres concurrent lookups of one target
+//! share one `user_name_lc = ANY($2)` query (`coalesce.rs`); on SQLite, and on a Postgres
+//! pool too small for a shelf, each is one query. Either way the answer is what the list
+//! query with that filter returns (`tests/api/users.rs` compares them).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::coalesce::{BatchLookup, Coalescer};
+use super::conn_shelf::ConnShelf;
+use super::resource_reads::{row_to_resource, select_list};
+use super::resources::StoredResource;
+use super::{Dialect, Store, StoreError, StoreResult, with_conn};
+use crate::scim::ResourceType;
+
+/// At most this many batch queries per shape at once (each holds a shelf connection);
+/// lookups beyond them queue for the next batch. 2 keeps c = 4 at the unbatched rate and
+/// is within noise of 1 at c = 20 and 64; 4 and 8 batch too little (docs/performance.md).
+const MAX_IN_FLIGHT: usize = 2;
+/// Keys in one query.
+const MAX_BATCH: usize = 64;
+
+/// What a lookup reads besides the user: which target, the enrichment join, membership.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LookupShape {
+    pub target: String,
+    /// The abnormal target whose cache is joined (None: no join).
+    pub enrichment_source: Option<String>,
+    /// Read the user's groups too (`StoredResource::links`).
+    pub with_links: bool,
+}
+
+/// Keys of one batch query are padded (with the last key) up to one of these counts, so a
+/// connection prepares at most this many lookup statements.
+const SIZE_CLASSES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+fn size_class(n: usize) -> usize {
+    SIZE_CLASSES
+        .into_iter()
+        .find(|c| *c >= n)
+        .unwrap_or(MAX_BATCH)
+}
+
+/// The SQL of a lookup of `keys` lowercased userNames: `$1` target, `$2` the enrichment
+/// source when joined, then the keys.
+///
+/// The keys are a list of placeholders, not one array parameter: with an array parameter
+/// Postgres keeps choosing custom plans (its generic plan guesses 10 rows) and plans the
+/// whole query, membership subquery included, at every execution; with `IN ($3, $4, …)`
+/// it knows the count and keeps one generic plan per size class.
+fn lookup_sql(dialect: Dialect, shape: &LookupShape, keys: usize) -> String {
+    let enriched = shape.enrichment_source.is_some();
+    let first = if enriched { 3 } else { 2 };
+    let list = (first..first + keys.max(1))
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {}, r.user_name_lc AS lookup_key FROM scim_resources r {} \
+         WHERE r.target = $1 AND r.resource_type = 'User' AND r.user_name_lc IN ({list})",
+        select_list(
+            enriched,
+            shape.with_links.then_some((dialect, ResourceType::User))
+        ),
+        if enriched {
+            "LEFT JOIN enrichment_accounts en ON en.source = $2 AND en.email_lc = r.email_lc"
+        } else {
+            ""
+        },
+    )
+}
+
+/// The Postgres batch runner: one query on a shelved connection.
+#[derive(Debug)]
+pub(crate) struct PgUserNameBatch {
+    shelf: Arc<ConnShelf>,
+}
+
+impl BatchLookup for PgUserNameBatch {
+    type Shape = LookupShape;
+    type Key = String;
+    type Value = StoredResource;
+
+    async fn run(
+        &self,
+        shape: &LookupShape,
+        keys: Vec<String>,
+    ) -> StoreResult<Vec<(String, StoredResource)>> {
+        let enriched = shape.enrichment_source.is_some();
+        let padded = size_class(keys.len());
+        let sql = lookup_sql(Dialect::Postgres, shape, padded);
+        let mut lease = self.shelf.lease().await?;
+        let conn = lease
+            .conn()
+            .ok_or_else(|| StoreError::Unavailable("connection lease already returned".into()))?;
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&shape.target);
+        if let Some(source) = &shape.enrichment_source {
+            q = q.bind(source);
+        }
+        let Some(last) = keys.last() else {
+            return Ok(Vec::new());
+        };
+        for key in keys.iter().chain(std::iter::repeat(last)).take(padded) {
+            q = q.bind(key);
+        }
+        let rows = q.fetch_all(conn).await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key: String = row.try_get("lookup_key")?;
+            found.push((key, row_to_resource!(row, enriched, shape.with_links)));
+        }
+        lease.done();
+        Ok(found)
+    }
+}
+
+pub(crate) type UserNameLookups = Coalescer<PgUserNameBatch>;
+
+/// The coalescer of a Postgres store with a shelf.
+pub(crate) fn pg_lookups(shelf: Arc<ConnShelf>) -> Arc<UserNameLookups> {
+    Arc::new(Coalescer::new(
+        PgUserNameBatch { shelf },
+        MAX_IN_FLIGHT,
+        MAX_BATCH,
+    ))
+}
+
+impl Store {
+    /// The user of `shape.target` whose userName equals `user_name` case-insensitively
+    /// (userName is unique per target, case-insensitively), read after this call began.
+    pub async fn find_user_by_user_name(
+        &self,
+        shape: LookupShape,
+        user_name: &str,
+    ) -> StoreResult<Option<StoredResource>> {
+        // The same folding as the filter compiler's (`filter_sql/leaf.rs`) and the stored
+        // `user_name_lc` column.
+        let key = user_name.to_lowercase();
+        if let Some(lookups) = &self.user_name_lookups {
+            return lookups.get(shape, key).await;
+        }
+        let enriched = shape.enrichment_source.is_some();
+        let sql = lookup_sql(self.dialect(), &shape, 1);
+        with_conn!(self, c => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(&shape.target);
+            if let Some(source) = &shape.enrichment_source {
+                q = q.bind(source);
+            }
+            match q.bind(&key).fetch_optional(c).await? {
+                Some(row) => Ok(Some(row_to_resource!(row, enriched, shape.with_links))),
+                None => Ok(None),
+            }
+        })
+    }
+}
