@@ -49,7 +49,7 @@ type Queues<B> =
 /// What a lookup does once it is counted.
 enum Plan<K, V> {
     /// Runs its own query in its own task.
-    Inline,
+    Inline(K),
     /// Starts a driver for this batch (it includes the lookup) and waits for its answer.
     Drive(Vec<(K, Reply<V>)>),
     /// Queued for the next batch of a running driver.
@@ -116,9 +116,9 @@ impl<B: BatchLookup> Coalescer<B> {
                 q.in_flight += 1;
             }
             if free && q.waiting.is_empty() {
-                Plan::Inline
+                Plan::Inline(key)
             } else {
-                q.waiting.push((key.clone(), tx));
+                q.waiting.push((key, tx));
                 if free {
                     Plan::Drive(self.take_batch(q))
                 } else {
@@ -129,7 +129,7 @@ impl<B: BatchLookup> Coalescer<B> {
         match plan {
             // A free slot and no one queued: this lookup's own query, in this task (no
             // spawn, no wake-up of another thread: the common case when lightly loaded).
-            Plan::Inline => self.run_inline(shape, key).await,
+            Plan::Inline(key) => self.run_inline(shape, key).await,
             Plan::Drive(batch) => {
                 tokio::spawn(Arc::clone(self).drive(shape, batch));
                 recv(rx).await

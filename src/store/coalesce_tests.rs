@@ -48,6 +48,32 @@ fn coalescer(fake: &Arc<Fake>, in_flight: usize, batch: usize) -> Arc<Coalescer<
     Arc::new(Coalescer::new(Arc::clone(fake), in_flight, batch))
 }
 
+/// A fake whose queries wait for permits of the returned gate.
+fn gated(fake: Fake) -> (Arc<Semaphore>, Arc<Fake>) {
+    let gate = Arc::new(Semaphore::new(0));
+    let fake = Arc::new(Fake {
+        gate: Some(gate.clone()),
+        ..fake
+    });
+    (gate, fake)
+}
+
+fn spawn_get(
+    c: &Arc<Coalescer<Arc<Fake>>>,
+    k: u32,
+) -> tokio::task::JoinHandle<StoreResult<Option<u32>>> {
+    let c = c.clone();
+    tokio::spawn(async move { c.get("t", k).await })
+}
+
+fn queued(c: &Coalescer<Arc<Fake>>) -> usize {
+    c.queues
+        .lock()
+        .unwrap()
+        .get("t")
+        .map_or(0, |q| q.waiting.len())
+}
+
 async fn until(what: &str, f: impl Fn() -> bool) {
     for _ in 0..500 {
         if f() {
@@ -73,16 +99,9 @@ async fn an_idle_lookup_runs_at_once_and_absent_keys_are_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_queued_behind_busy_slots_share_the_next_query() {
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
-        ..Fake::default()
-    });
+    let (gate, fake) = gated(Fake::default());
     let c = coalescer(&fake, 1, 64);
-    let first = tokio::spawn({
-        let c = c.clone();
-        async move { c.get("t", 1).await }
-    });
+    let first = spawn_get(&c, 1);
     until("the first query runs", || {
         fake.running.load(Ordering::SeqCst) == 1
     })
@@ -93,14 +112,7 @@ async fn lookups_queued_behind_busy_slots_share_the_next_query() {
             tokio::spawn(async move { (k, c.get("t", k).await) })
         })
         .collect();
-    until("all are queued", || {
-        c.queues
-            .lock()
-            .unwrap()
-            .get("t")
-            .is_some_and(|q| q.waiting.len() == 39)
-    })
-    .await;
+    until("all are queued", || queued(&c) == 39).await;
     gate.add_permits(100);
     assert_eq!(first.await.unwrap().unwrap(), Some(10));
     for h in rest {
@@ -119,32 +131,15 @@ async fn lookups_queued_behind_busy_slots_share_the_next_query() {
 async fn a_lookup_is_never_answered_by_a_query_sent_before_it_was_queued() {
     // The freshness rule: key 1's query is in flight when key 1 is asked again; the second
     // ask must get a query of its own, sent after it queued.
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
-        ..Fake::default()
-    });
+    let (gate, fake) = gated(Fake::default());
     let c = coalescer(&fake, 1, 64);
-    let early = tokio::spawn({
-        let c = c.clone();
-        async move { c.get("t", 1).await }
-    });
+    let early = spawn_get(&c, 1);
     until("the first query runs", || {
         fake.running.load(Ordering::SeqCst) == 1
     })
     .await;
-    let late = tokio::spawn({
-        let c = c.clone();
-        async move { c.get("t", 1).await }
-    });
-    until("the second is queued", || {
-        c.queues
-            .lock()
-            .unwrap()
-            .get("t")
-            .is_some_and(|q| q.waiting.len() == 1)
-    })
-    .await;
+    let late = spawn_get(&c, 1);
+    until("the second is queued", || queued(&c) == 1).await;
     gate.add_permits(1);
     assert_eq!(early.await.unwrap().unwrap(), Some(10));
     assert!(
@@ -158,11 +153,7 @@ async fn a_lookup_is_never_answered_by_a_query_sent_before_it_was_queued() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_and_batch_size_are_bounded_and_repeated_keys_are_asked_once() {
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
-        ..Fake::default()
-    });
+    let (gate, fake) = gated(Fake::default());
     let c = coalescer(&fake, 2, 8);
     let handles: Vec<_> = (0..100u32)
         .map(|i| {
@@ -202,39 +193,21 @@ async fn shapes_do_not_share_queries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_reaches_every_lookup_of_its_batch_and_the_next_batch_works() {
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
+    let (gate, fake) = gated(Fake {
         fail_key: Some(13),
         ..Fake::default()
     });
     let c = coalescer(&fake, 1, 64);
-    let first = tokio::spawn({
-        let c = c.clone();
-        async move { c.get("t", 1).await }
-    });
+    let first = spawn_get(&c, 1);
     until("the first query runs", || {
         fake.running.load(Ordering::SeqCst) == 1
     })
     .await;
-    let queued: Vec<_> = [13, 14, 15]
-        .into_iter()
-        .map(|k| {
-            let c = c.clone();
-            tokio::spawn(async move { c.get("t", k).await })
-        })
-        .collect();
-    until("three are queued", || {
-        c.queues
-            .lock()
-            .unwrap()
-            .get("t")
-            .is_some_and(|q| q.waiting.len() == 3)
-    })
-    .await;
+    let behind: Vec<_> = [13, 14, 15].into_iter().map(|k| spawn_get(&c, k)).collect();
+    until("three are queued", || queued(&c) == 3).await;
     gate.add_permits(100);
     assert_eq!(first.await.unwrap().unwrap(), Some(10));
-    for h in queued {
+    for h in behind {
         assert!(matches!(h.await.unwrap(), Err(StoreError::Unavailable(m)) if m == "fake outage"));
     }
     assert_eq!(c.get("t", 2).await.unwrap(), Some(20));
@@ -251,29 +224,9 @@ async fn a_panicking_batch_answers_with_an_error_and_frees_its_slot() {
     assert_eq!(c.get("t", 3).await.unwrap(), Some(30), "the slot came back");
 }
 
-fn spawn_get(
-    c: &Arc<Coalescer<Arc<Fake>>>,
-    k: u32,
-) -> tokio::task::JoinHandle<StoreResult<Option<u32>>> {
-    let c = c.clone();
-    tokio::spawn(async move { c.get("t", k).await })
-}
-
-fn queued(c: &Coalescer<Arc<Fake>>) -> usize {
-    c.queues
-        .lock()
-        .unwrap()
-        .get("t")
-        .map_or(0, |q| q.waiting.len())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_inline_lookup_hands_its_slot_to_the_lookups_queued_behind_it() {
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
-        ..Fake::default()
-    });
+    let (gate, fake) = gated(Fake::default());
     let c = coalescer(&fake, 1, 64);
     // Runs its own query inline, then its client disconnects mid-query.
     let gone = spawn_get(&c, 1);
@@ -292,11 +245,7 @@ async fn a_cancelled_inline_lookup_hands_its_slot_to_the_lookups_queued_behind_i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_queued_lookup_cancels_no_query() {
-    let gate = Arc::new(Semaphore::new(0));
-    let fake = Arc::new(Fake {
-        gate: Some(gate.clone()),
-        ..Fake::default()
-    });
+    let (gate, fake) = gated(Fake::default());
     let c = coalescer(&fake, 1, 64);
     let first = spawn_get(&c, 1);
     until("the inline query runs", || {
