@@ -7,6 +7,7 @@
 #   scripts/crash-test.sh --short      # CI form, ~60 s of load
 #   scripts/crash-test.sh              # long form, 300 s of load, 8 workers
 #   scripts/crash-test.sh --seed 42    # reproduce a run (kill times, fault draws)
+#   scripts/crash-test.sh --rate 0     # unpaced writers (default: 80 writes/s in all)
 #
 # Needs: cargo, python3, psql and a Postgres at $PG_ADMIN_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres). Loopback only; a fresh database

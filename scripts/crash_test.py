@@ -22,8 +22,12 @@ import reltest as rt  # noqa: E402
 class Load:
     """Worker threads acting like an IdP: every write is retried until it is acknowledged."""
 
-    def __init__(self, port, tokens, seed):
+    def __init__(self, port, tokens, seed, interval):
         self.port, self.tokens = port, tokens
+        # Seconds between one worker's writes (0: as fast as the bridge answers). A paced
+        # load keeps the backlog, and so the time to converge, independent of how fast the
+        # machine is (unpaced, a quiet machine wrote 4x more and took 256 of the 300 s).
+        self.interval = interval
         self.acked = {"c": {}, "cb": {}}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -47,7 +51,11 @@ class Load:
     def worker(self, n):
         rng = random.Random(self.rng_seed * 100 + n)
         mine, seq = [], 0
+        due = time.time()
         while not self.stop.is_set():
+            due += self.interval
+            if self.stop.wait(max(0.0, due - time.time())):
+                break
             t = rng.choice(["c", "cb"])
             tok = self.tokens[t][0]
             deadline = time.time() + 120
@@ -100,6 +108,8 @@ def main():
     ap.add_argument("--duration", type=float)
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--workers", type=int)
+    ap.add_argument("--rate", type=float, default=80,
+                    help="acknowledged writes per second, all workers together (0: unpaced)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--pg", default=os.environ.get("PG_ADMIN_URL",
                                                    "postgres://postgres@127.0.0.1:5432/postgres"))
@@ -133,7 +143,8 @@ def main():
         bridge = procs.start("bridge", argv)
         assert rt.wait_http(ports["bridge"], "/readyz"), "bridge did not start"
 
-        load = Load(ports["bridge"], tokens, a.seed)
+        interval = workers / a.rate if a.rate > 0 else 0.0
+        load = Load(ports["bridge"], tokens, a.seed, interval)
         threads = [threading.Thread(target=load.worker, args=(i,), daemon=True)
                    for i in range(workers)]
         t0 = time.time()
