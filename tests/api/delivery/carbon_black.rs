@@ -1,0 +1,166 @@
+//! Carbon Black: lifecycle (delete and API-key revocation) and the last-admin refusal.
+
+use reqwest::Method;
+use scim_bridge::sim::carbon_black::{CarbonBlackSim, CarbonBlackSimConfig};
+use serde_json::json;
+
+use super::*;
+use crate::both;
+use crate::helpers::*;
+
+both!(carbon_black_lifecycle, |b| async move {
+    let sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
+    let server = sim.start().await.unwrap();
+    let mut s = Spawn::new(b);
+    s.extra_tokens = vec!["cb".into()];
+    s.extra_toml = carbon_black_toml(
+        "cb",
+        &server.base_url(),
+        "group_roles = { \"SOC Leads\" = \"ADMINISTRATOR\", Analysts = \"ANALYST\" }",
+    );
+    let app = spawn_with(s).await;
+    let (_, u) = app
+        .scim_json(
+            Method::POST,
+            "cb",
+            "/Users",
+            Some(user_body("ana@corp.example")),
+        )
+        .await;
+    let id = u["id"].as_str().unwrap().to_string();
+    drain(&app).await;
+    let cu = sim
+        .user_by_login("ana@corp.example")
+        .expect("created at Carbon Black");
+    assert_eq!(cu.role, "READ_ONLY_ANALYST");
+    let m = mapping(&app, "cb", "User", &id).await;
+    assert_eq!(m.vendor_id, Some(cu.user_id.to_string()));
+    assert_eq!(m.vendor_status.as_deref(), Some("PENDING_ACTIVATION"));
+    // Role by group.
+    let (st, _) = app.scim_json(Method::POST, "cb", "/Groups", Some(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Analysts", "members": [{"value": id}]}))).await;
+    assert_eq!(st, 201);
+    drain(&app).await;
+    assert_eq!(sim.user(cu.user_id).unwrap().role, "ANALYST");
+    // Deactivate: her API keys are revoked, then she is deleted.
+    let k1 = sim.add_key("ana@corp.example", "laptop");
+    let k2 = sim.add_key("ana@corp.example", "script");
+    let other = sim.add_key("owner@example.com", "owner's");
+    app.scim_json(
+        Method::PATCH,
+        "cb",
+        &format!("/Users/{id}"),
+        Some(active_patch(false)),
+    )
+    .await;
+    drain(&app).await;
+    assert!(sim.user(cu.user_id).is_none(), "deleted");
+    let keys = sim.keys();
+    for k in [&k1, &k2] {
+        let now = keys.iter().find(|x| x.id == k.id);
+        assert!(
+            now.is_none()
+                || format!("{:?}", now.unwrap().status)
+                    .to_uppercase()
+                    .contains("DISABLED"),
+            "key {} revoked",
+            k.id
+        );
+    }
+    assert!(
+        keys.iter().any(|x| x.id == other.id),
+        "other users' keys untouched"
+    );
+    let m = mapping(&app, "cb", "User", &id).await;
+    assert_eq!(m.state, "deprovisioned");
+    let hist = format!("{:?}", app.store().history("cb", &id, 200).await.unwrap());
+    assert!(
+        hist.contains(&k1.id) && hist.contains(&k2.id),
+        "history names each revoked key: {hist}"
+    );
+    // Reactivate: a new user id; history keeps the old.
+    app.scim_json(
+        Method::PATCH,
+        "cb",
+        &format!("/Users/{id}"),
+        Some(active_patch(true)),
+    )
+    .await;
+    drain(&app).await;
+    let again = sim.user_by_login("ana@corp.example").expect("re-created");
+    assert_ne!(again.user_id, cu.user_id);
+    let m = mapping(&app, "cb", "User", &id).await;
+    assert_eq!(m.vendor_id, Some(again.user_id.to_string()));
+    assert!(
+        m.applied.to_string().contains(&cu.user_id.to_string()),
+        "previous id kept: {}",
+        m.applied
+    );
+    server.shutdown().await;
+});
+
+both!(
+    carbon_black_last_admin_refusal_is_a_clear_permanent_failure,
+    |b| async move {
+        let sim = CarbonBlackSim::new(CarbonBlackSimConfig {
+            seed_owner_admin: false,
+            ..CarbonBlackSimConfig::default()
+        });
+        let server = sim.start().await.unwrap();
+        let mut s = Spawn::new(b);
+        s.extra_tokens = vec!["cb".into()];
+        s.extra_toml =
+            carbon_black_toml("cb", &server.base_url(), "default_role = \"ADMINISTRATOR\"");
+        let app = spawn_with(s).await;
+        let (_, u) = app
+            .scim_json(
+                Method::POST,
+                "cb",
+                "/Users",
+                Some(user_body("boss@corp.example")),
+            )
+            .await;
+        let id = u["id"].as_str().unwrap().to_string();
+        drain(&app).await;
+        let key = sim.add_key("boss@corp.example", "k");
+        app.scim_json(
+            Method::PATCH,
+            "cb",
+            &format!("/Users/{id}"),
+            Some(active_patch(false)),
+        )
+        .await;
+        drain(&app).await;
+        let m = mapping(&app, "cb", "User", &id).await;
+        assert_eq!(m.state, "failed", "not an endless retry");
+        assert!(
+            m.last_error
+                .as_deref()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("last administrator"),
+            "{:?}",
+            m.last_error
+        );
+        assert!(sim.user_by_login("boss@corp.example").is_some());
+        let k = sim.keys().into_iter().find(|k2| k2.id == key.id);
+        assert!(
+            k.is_none()
+                || format!("{:?}", k.unwrap().status)
+                    .to_uppercase()
+                    .contains("DISABLED"),
+            "keys revoked even though the DELETE was refused"
+        );
+        assert_eq!(
+            app.store()
+                .queue_stats(i64::MAX)
+                .await
+                .unwrap()
+                .iter()
+                .map(|q| q.depth)
+                .sum::<i64>(),
+            0
+        );
+        server.shutdown().await;
+    }
+);
