@@ -78,10 +78,26 @@ async fn main() {
     let errors = Arc::new(AtomicU64::new(0));
     let run = std::process::id();
     let start = Instant::now() + Duration::from_millis(50);
+    // The pacer is a thread of its own: tokio's timer fires on 1 ms ticks, which at 10k
+    // requests/s sent them in bursts up to 1 ms late, and that lateness (the generator's, not
+    // the server's) was counted from the due time. A thread sleep is late by the kernel's
+    // timer slack (~50 µs). Lateness caused by the server (all connections busy) still counts:
+    // a request waits for a connection after it was due.
+    let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    std::thread::spawn(move || {
+        for i in 0..total {
+            let due = start + interval.mul_f64(i as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if due_tx.send((i, due)).is_err() {
+                break;
+            }
+        }
+    });
     let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let due = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(due.into()).await;
+    while let Some((i, due)) = due_rx.recv().await {
         let permit = match slots.clone().acquire_owned().await {
             Ok(p) => p,
             Err(_) => break,
