@@ -13,6 +13,7 @@ use sqlx::{PgPool, SqlitePool};
 
 mod coalesce;
 mod conn_shelf;
+mod create_batches;
 pub mod dialect;
 pub mod enrichment;
 pub mod jobs;
@@ -99,6 +100,8 @@ pub struct Store {
     pub(crate) shelf: Option<std::sync::Arc<conn_shelf::ConnShelf>>,
     /// Postgres with a shelf: concurrent `userName eq` lookups share one query.
     pub(crate) user_name_lookups: Option<std::sync::Arc<user_name_lookups::UserNameLookups>>,
+    /// Postgres with a shelf: concurrent member-less user creates share one statement.
+    pub(crate) creates: Option<std::sync::Arc<create_batches::CreateBatches>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +175,15 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Unavailable(d.message().to_string())
             }
+            // Postgres: program limit exceeded, e.g. a value too long for its index entry: the
+            // client's data, not a server fault.
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("54000") => {
+                StoreError::Invalid(
+                    "a value is too long to store: userName, externalId, displayName and \
+                     emails must each stay under 2,700 bytes"
+                        .into(),
+                )
+            }
             // SQLite: database is locked / busy.
             sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")) => {
                 StoreError::Unavailable(d.message().to_string())
@@ -237,11 +249,13 @@ impl Store {
                 std::sync::Arc::new(conn_shelf::ConnShelf::new(pool.clone(), cap))
             });
             let user_name_lookups = shelf.clone().map(user_name_lookups::pg_lookups);
+            let creates = shelf.clone().map(create_batches::pg_creates);
             Ok(Store {
                 db: Db::Pg(pool),
                 page_hints: Default::default(),
                 shelf,
                 user_name_lookups,
+                creates,
             })
         } else if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
@@ -267,6 +281,7 @@ impl Store {
                 page_hints: Default::default(),
                 shelf: None,
                 user_name_lookups: None,
+                creates: None,
             })
         } else {
             Err(StoreError::Unavailable(

@@ -60,6 +60,7 @@ pub struct ResourceWrite<'a> {
 }
 
 /// Columns derived from the JSON for indexes and joins.
+#[derive(Debug, Clone)]
 pub(super) struct Derived {
     pub(super) external_id: Option<String>,
     pub(super) user_name_lc: Option<String>,
@@ -152,6 +153,20 @@ impl Store {
             enrichment: None,
             links: None,
         };
+        if let Some(creates) = &self.creates
+            && w.resource_type == ResourceType::User
+            && w.members.is_none_or(<[MemberInput]>::is_empty)
+        {
+            let row = super::create_batches::CreateRow::new(w, &d, &created)?;
+            return match creates.get((), row).await? {
+                Some(Ok(())) => Ok(written),
+                Some(Err(e)) => Err(e.clone_lossy()),
+                None => Err(StoreError::Conflict(conflict_message(
+                    w.resource_type,
+                    w.data,
+                ))),
+            };
+        }
         if let super::Db::Pg(pool) = &self.db
             && w.members.is_none_or(<[MemberInput]>::is_empty)
         {

@@ -6,6 +6,7 @@ mod admin_page;
 mod chaos;
 mod conformance;
 mod conn_shelf;
+mod create_batches;
 mod delivery;
 mod docs_commands;
 mod enrichment;
