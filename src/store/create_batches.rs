@@ -84,12 +84,8 @@ pub(crate) struct CreateRow {
 }
 
 impl CreateRow {
-    pub(super) fn new(
-        w: &ResourceWrite<'_>,
-        d: &Derived,
-        created: &str,
-    ) -> Result<Self, StoreError> {
-        Ok(Self {
+    pub(super) fn new(w: &ResourceWrite<'_>, d: &Derived, created: &str) -> Self {
+        Self {
             target: w.target.to_string(),
             resource_type: w.resource_type,
             id: w.id.to_string(),
@@ -98,7 +94,7 @@ impl CreateRow {
             created: created.to_string(),
             now_ms: w.now_ms,
             method: w.method.to_string(),
-        })
+        }
     }
 }
 

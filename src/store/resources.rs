@@ -157,7 +157,7 @@ impl Store {
             && w.resource_type == ResourceType::User
             && w.members.is_none_or(<[MemberInput]>::is_empty)
         {
-            let row = super::create_batches::CreateRow::new(w, &d, &created)?;
+            let row = super::create_batches::CreateRow::new(w, &d, &created);
             return match creates.get((), row).await? {
                 Some(Ok(())) => Ok(written),
                 Some(Err(e)) => Err(e.clone_lossy()),
