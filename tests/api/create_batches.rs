@@ -26,20 +26,9 @@ fn body(name: &str) -> Value {
     })
 }
 
-async fn metrics_text(app: &TestApp) -> String {
-    app.client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// A counter's value (process-wide: tests share the recorder), 0 when absent.
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = metrics_text(app).await;
+    let text = app.metrics_text().await;
     text.lines()
         .find(|l| l.starts_with(&format!("{name} ")))
         .and_then(|l| l.rsplit(' ').next())
@@ -49,7 +38,7 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 
 /// `sum` and `count` of the create-batch size summary (rows per statement), 0 when absent.
 async fn batch_rows(app: &TestApp) -> (f64, f64) {
-    let text = metrics_text(app).await;
+    let text = app.metrics_text().await;
     let read = |suffix: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("scim_bridge_store_create_batch_rows_{suffix}")))

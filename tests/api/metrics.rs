@@ -41,15 +41,7 @@ async fn metrics_show_requests_queue_vendor_calls_and_mappings_without_secrets()
     )
     .await;
     scim_bridge::admin::gauges::refresh_once(app.store(), &scim_bridge::clock::SystemClock).await;
-    let body = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.metrics_text().await;
     for series in [
         "scim_bridge_scim_requests_total",
         "scim_bridge_scim_request_duration_seconds_bucket",
