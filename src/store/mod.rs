@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod mappings;
 pub mod membership;
 pub mod page_hints;
+mod page_position;
 pub mod reconcile;
 pub mod resource_reads;
 pub mod resources;

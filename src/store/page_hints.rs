@@ -1,13 +1,14 @@
 //! Keyset continuation for `startIndex` paging. An IdP importing users walks pages in
-//! order (`startIndex=1, 101, 201, …`); with `OFFSET` every page costs as much as all the
-//! pages before it. After serving a full page in the default order (`created, id`), the
+//! order (`startIndex=1, 101, 201, …`); a page found by position costs a block of the
+//! `seq` index (Postgres; `page_position.rs`) or every row before it (`OFFSET`, SQLite and
+//! filtered lists). After serving a full page in the default order (`seq`), the
 //! store remembers where it ended; a request for the next position of the same query then
-//! seeks past that key (`(created, id) > (…)`) instead of skipping rows.
+//! seeks past that key (`seq > …`) instead of positioning the page again.
 //!
 //! A hint is only a shortcut to the same position: it is bounded in number and age, and a
-//! miss (other replica, evicted, first page, explicit `sortBy`) falls back to `OFFSET`. The
-//! answers differ only when resources *before* the position were deleted between the two
-//! requests: `OFFSET` then skips live rows the client has not seen, the seek does not.
+//! miss (other replica, evicted, first page, explicit `sortBy`) falls back to positioning by
+//! count. The answers differ only when resources *before* the position were deleted between
+//! the two requests: the count then skips live rows the client has not seen, the seek does not.
 
 use std::sync::Mutex;
 
@@ -18,11 +19,10 @@ const CAPACITY: usize = 4096;
 /// A hint older than this (ms) is ignored.
 const MAX_AGE_MS: i64 = 10 * 60 * 1000;
 
-/// Where a page ended: the last row's sort key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a page ended: the last row's `seq` (the default order's key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageEnd {
-    pub created: String,
-    pub id: String,
+    pub seq: i64,
 }
 
 #[derive(Debug)]
@@ -55,7 +55,7 @@ impl PageHints {
         let mut map = self.lock();
         let key = (query.to_string(), offset);
         match map.get(&key) {
-            Some(e) if now_ms - e.at_ms <= MAX_AGE_MS => Some(e.end.clone()),
+            Some(e) if now_ms - e.at_ms <= MAX_AGE_MS => Some(e.end),
             Some(_) => {
                 map.remove(&key);
                 None
@@ -75,18 +75,15 @@ impl PageHints {
 mod tests {
     use super::*;
 
-    fn end(id: &str) -> PageEnd {
-        PageEnd {
-            created: format!("2026-01-01T00:00:00.000Z{id}"),
-            id: id.into(),
-        }
+    fn end(seq: i64) -> PageEnd {
+        PageEnd { seq }
     }
 
     #[test]
     fn remembers_per_query_and_position() {
         let h = PageHints::default();
-        h.put("q".into(), 100, end("a"), 0);
-        assert_eq!(h.get("q", 100, 1), Some(end("a")));
+        h.put("q".into(), 100, end(7), 0);
+        assert_eq!(h.get("q", 100, 1), Some(end(7)));
         assert_eq!(h.get("q", 200, 1), None);
         assert_eq!(h.get("other", 100, 1), None);
     }
@@ -94,7 +91,7 @@ mod tests {
     #[test]
     fn old_hints_are_ignored() {
         let h = PageHints::default();
-        h.put("q".into(), 100, end("a"), 0);
+        h.put("q".into(), 100, end(7), 0);
         assert_eq!(h.get("q", 100, MAX_AGE_MS + 1), None);
         assert_eq!(h.get("q", 100, 0), None, "an expired hint is dropped");
     }
@@ -103,7 +100,7 @@ mod tests {
     fn bounded() {
         let h = PageHints::default();
         for i in 0..(CAPACITY as i64 + 10) {
-            h.put("q".into(), i, end("a"), 0);
+            h.put("q".into(), i, end(7), 0);
         }
         assert_eq!(h.get("q", 0, 0), None, "the oldest are evicted");
         assert!(h.get("q", CAPACITY as i64 + 9, 0).is_some());

@@ -8,6 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::enrichment::ENRICHMENT_COLUMNS;
 use super::page_hints::PageEnd;
+use super::page_position;
 use super::resources::{MemberLinks, StoredResource};
 use super::{Dialect, Store, StoreError, StoreResult, bind_values, with_conn};
 use crate::scim::ResourceType;
@@ -200,24 +201,16 @@ impl Store {
             _ => None,
         };
         let next = ListQuery::first_filter_placeholder(enriched) + binds.len();
-        let (seek_sql, offset) = match &seek {
-            Some(_) => (
-                format!(" AND (r.created, r.id) > (${next}, ${})", next + 1),
-                None,
-            ),
-            // No hint, default order, no filter: find the first key of the page in the
-            // (created, id) index alone (an index-only scan skips rows without reading
-            // their JSON), then read just the page. Still linear in the offset.
-            None if q.sort.is_none() && q.filter.is_none() && q.offset > 0 => (
-                format!(
-                    " AND (r.created, r.id) >= (SELECT s.created, s.id FROM scim_resources s \
-                     WHERE s.target = $1 AND s.resource_type = '{}' ORDER BY s.created, s.id \
-                     LIMIT 1 OFFSET ${next})",
-                    q.resource_type.as_str(),
-                ),
-                None,
-            ),
-            None => (String::new(), Some(next)),
+        let (with_sql, seek_sql, offset) = match &seek {
+            Some(_) => (String::new(), format!(" AND r.seq > ${next}"), None),
+            // No hint, default order, no filter: find the page's first `seq` from the
+            // block counts (Postgres) or the `seq` index alone, then read just the page.
+            None if q.sort.is_none() && q.filter.is_none() && q.offset > 0 => {
+                let (with_sql, cond) =
+                    page_position::start_at_position(self.dialect(), q.resource_type, next);
+                (with_sql, cond, None)
+            }
+            None => (String::new(), String::new(), Some(next)),
         };
         // The offset is bound, not formatted, so random positions share one prepared statement.
         let offset_sql = match offset {
@@ -227,16 +220,18 @@ impl Store {
         let dir = if q.descending { "DESC" } else { "ASC" };
         let order = match &q.sort {
             Some(s) => format!("{s} {dir}, r.id {dir}"),
-            None => "r.created ASC, r.id ASC".to_string(),
+            None => "r.seq ASC".to_string(),
         };
         let page_sql = format!(
-            "SELECT {} FROM scim_resources r {join} {where_}{seek_sql} ORDER BY {order} LIMIT {}{offset_sql}",
+            "{with_sql}SELECT {}{} FROM scim_resources r {join} {where_}{seek_sql} ORDER BY {order} LIMIT {}{offset_sql}",
             select_list(
                 enriched,
                 q.with_links.then(|| (self.dialect(), q.resource_type))
             ),
+            if hint_key.is_some() { ", r.seq" } else { "" },
             q.limit.max(0),
         );
+        let mut last_seq = None;
         let resources = with_conn!(self, c => {
             let mut resources = Vec::new();
             if q.limit > 0 {
@@ -246,25 +241,25 @@ impl Store {
                 }
                 let mut pq = bind_values!(pq, binds);
                 match &seek {
-                    Some(end) => pq = pq.bind(end.created.clone()).bind(end.id.clone()),
+                    Some(end) => pq = pq.bind(end.seq),
                     None => pq = pq.bind(q.offset.max(0)),
                 }
-                for row in pq.fetch_all(c).await? {
+                let rows = pq.fetch_all(c).await?;
+                if hint_key.is_some() && let Some(row) = rows.last() {
+                    last_seq = Some(row.try_get::<i64, _>("seq")?);
+                }
+                for row in rows {
                     resources.push(row_to_resource!(row, enriched, q.with_links));
                 }
             }
             Ok(resources)
         })?;
         let len = resources.len() as i64;
-        if let (Some(key), Some(last)) = (hint_key, resources.last())
+        if let (Some(key), Some(seq)) = (hint_key, last_seq)
             && len == q.limit
         {
-            let end = PageEnd {
-                created: last.created.clone(),
-                id: last.id.clone(),
-            };
             self.page_hints
-                .put(key, q.offset.max(0) + len, end, q.now_ms);
+                .put(key, q.offset.max(0) + len, PageEnd { seq }, q.now_ms);
         }
         // A page that is not full and not past the end gives the total without counting
         // (the common `filter=userName eq …` lookup is one query).

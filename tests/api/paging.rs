@@ -126,3 +126,65 @@ both!(random_positions_without_a_walk, |b| async move {
     desc.reverse();
     assert_eq!(page, desc[3..5].to_vec());
 });
+
+/// Positions found from the block counts (Postgres, `page_position.rs`) match one big page
+/// at every `startIndex`, across block boundaries, with empty and partly deleted blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_across_count_blocks_match_one_page() {
+    let url = fresh_pg_database().await;
+    let mut spawn = Spawn::new(Backend::Postgres);
+    spawn.database_url = Some(url.clone());
+    let app = spawn_with(spawn).await;
+    for i in 0..5 {
+        create(&app, &format!("low{i}@corp.example")).await;
+    }
+    // Rows with seq values far apart: blocks of 8192 hold 0, 1 or several of them, and
+    // block boundaries fall between neighbours (8191 | 8192).
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let seqs: Vec<i64> = (0..30)
+        .map(|i| 1_000_000 + i * 1500)
+        .chain([8_191 * 200, 8_192 * 200, 8_192 * 200 + 1, 8_192 * 300 - 1])
+        .collect();
+    for (i, seq) in seqs.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO scim_resources (target, resource_type, id, user_name_lc, label, data, \
+             version, created, last_modified, seq) VALUES ('t1', 'User', $1, $2, $2, \
+             jsonb_build_object('schemas', jsonb_build_array('urn:ietf:params:scim:schemas:core:2.0:User'), 'userName', $2), \
+             1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', $3)",
+        )
+        .bind(format!("raw-{i:02}"))
+        .bind(format!("raw{i:02}@corp.example"))
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let (_, before) = ids(&app, "count=100").await;
+    // Deletes through SCIM: one whole block's row, and rows in shared blocks.
+    for id in ["raw-00", "raw-07", "raw-08", "raw-31"] {
+        assert!(before.contains(&id.to_string()));
+        let r = app
+            .scim(Method::DELETE, "t1", &format!("/Users/{id}"), None)
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    let late = create(&app, "late@corp.example").await;
+    let (total, all) = ids(&app, "count=100").await;
+    assert_eq!((total, all.len()), (36, 36));
+    // Insertion order, not `created` (the raw rows claim an older `created`).
+    assert_eq!(all[..5], before[..5]);
+    assert_eq!(all[5], late);
+    assert_eq!(all[6], "raw-01");
+    // Highest position first, so no request follows a hint a previous page left.
+    for k in (0..=37usize).rev() {
+        let (t, page) = ids(&app, &format!("startIndex={}&count=3", k + 1)).await;
+        assert_eq!(t, 36, "startIndex={}", k + 1);
+        let from = k.min(36);
+        assert_eq!(
+            page,
+            all[from..(from + 3).min(36)].to_vec(),
+            "startIndex={}",
+            k + 1
+        );
+    }
+}
