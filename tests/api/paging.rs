@@ -188,3 +188,50 @@ async fn positions_across_count_blocks_match_one_page() {
         );
     }
 }
+
+/// Upgrading a database made before migration 0003: existing rows keep their old order
+/// (`created, id`), counts stay exact, and new rows come after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0003_numbers_existing_rows_in_their_old_order() {
+    let url = fresh_pg_database().await;
+    let old = tempfile::tempdir().unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    for f in ["0001_init.sql", "0002_resource_counts.sql"] {
+        std::fs::copy(format!("{dir}/{f}"), old.path().join(f)).unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    // Inserted, created and id orders all differ: the old list order is by `created, id`.
+    for (id, created) in [
+        ("a", "2026-01-03"),
+        ("z", "2026-01-01"),
+        ("y2", "2026-01-02"),
+        ("y1", "2026-01-02"),
+    ] {
+        sqlx::query(
+            "INSERT INTO scim_resources (target, resource_type, id, user_name_lc, label, data, \
+             version, created, last_modified) VALUES ('t1', 'User', $1, $1, $1, \
+             jsonb_build_object('schemas', jsonb_build_array('urn:ietf:params:scim:schemas:core:2.0:User'), 'userName', $1), \
+             1, $2, $2)",
+        )
+        .bind(id)
+        .bind(format!("{created}T00:00:00.000Z"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let mut spawn = Spawn::new(Backend::Postgres);
+    spawn.database_url = Some(url);
+    let app = spawn_with(spawn).await; // applies 0003
+    let new = create(&app, "new@corp.example").await;
+    let (total, all) = ids(&app, "count=100").await;
+    assert_eq!(total, 5);
+    assert_eq!(all, vec!["z", "y1", "y2", "a", new.as_str()]);
+    let (total, page) = ids(&app, "startIndex=3&count=2").await;
+    assert_eq!((total, page), (5, vec!["y2".to_string(), "a".to_string()]));
+}
