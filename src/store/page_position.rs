@@ -15,9 +15,14 @@ use crate::scim::ResourceType;
 pub(super) const BLOCK_BITS: u32 = 13;
 
 /// The SQL that positions a page: a `WITH` prefix for the page query (empty on SQLite) and
-/// a condition on `r.seq` for its WHERE clause. `$1` is the target; `$k` the 0-based
-/// position (an `i64` bind).
-pub(super) fn start_at_position(dialect: Dialect, rt: ResourceType, k: usize) -> (String, String) {
+/// a condition on `r.seq` for its WHERE clause. `$1` is the target; placeholder number
+/// `position_param` is the 0-based position (an `i64` bind).
+pub(super) fn start_at_position(
+    dialect: Dialect,
+    rt: ResourceType,
+    position_param: usize,
+) -> (String, String) {
+    let k = position_param;
     let rt = rt.as_str();
     match dialect {
         Dialect::Postgres => (
