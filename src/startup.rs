@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, TargetKind};
+use crate::request_metrics::{RequestLabels, method_label};
 use crate::scim::error::{ScimError, error_response};
 use crate::state::AppState;
 use crate::store::{PoolOptions, Store};
@@ -38,7 +39,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .fallback(|| async { ScimError::not_found("no such endpoint") })
-        .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(middleware::from_fn(admin_security_headers))
         // A client that dribbles its body (or anything else slow) is cut off with 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -123,32 +124,28 @@ async fn admin_security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Request count and latency by target, route and status (no ids, no emails in labels).
-async fn track_metrics(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let target = {
-        let p = req.uri().path();
-        p.strip_prefix("/scim/v2/")
-            .and_then(|r| r.split('/').next())
-            .unwrap_or("-")
-            .to_owned()
+/// Request count and latency by target, route, method and status (no ids, no emails, no
+/// client-chosen values in labels: `request_metrics`).
+async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    // A configured target's name only: the path segment itself is the client's to choose.
+    let target = req
+        .uri()
+        .path()
+        .strip_prefix("/scim/v2/")
+        .and_then(|r| r.split('/').next())
+        .and_then(|t| s.targets.get_key_value(t))
+        .map(|(name, _)| name.as_str())
+        .unwrap_or("-");
+    let labels = RequestLabels {
+        target,
+        route: route.as_ref().map_or("unmatched", |p| p.as_str()),
+        method: method_label(req.method()),
     };
-    let method = req.method().to_string();
     let start = std::time::Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    // Unknown targets would let a client mint label values: collapse them.
-    let target = if route.starts_with("/scim/v2/") && resp.status() != StatusCode::UNAUTHORIZED {
-        target
-    } else {
-        "-".into()
-    };
-    metrics::counter!("scim_bridge_scim_requests_total", "target" => target.clone(), "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
-    metrics::histogram!("scim_bridge_scim_request_duration_seconds", "target" => target, "route" => route, "method" => method).record(start.elapsed().as_secs_f64());
+    s.request_metrics
+        .record(&labels, resp.status(), start.elapsed());
     resp
 }
 

@@ -44,6 +44,8 @@ pub struct SharedState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Failed authentications per client IP (SCIM and admin).
     pub auth_failures: Arc<crate::scim::auth::FailLimiter>,
+    /// Cached handles of the per-request metrics.
+    pub request_metrics: crate::request_metrics::RequestMetrics,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             wake,
             targets: Arc::new(targets),
             metrics,
+            request_metrics: crate::request_metrics::RequestMetrics::default(),
         }))
     }
 }

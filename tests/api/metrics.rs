@@ -92,3 +92,41 @@ async fn two_processes_migrating_at_once_apply_each_migration_once() {
         .count();
     assert_eq!(rows.len(), files, "each migration recorded once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_cannot_mint_metric_label_values() {
+    let mut s = Spawn::new(Backend::Sqlite);
+    s.auth_failures_per_minute = Some(1);
+    let app = spawn_with(s).await;
+    // Unknown targets: 401, then 429 once this IP has failed too often.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let r = app
+            .client
+            .get(app.url(&format!("zzminted-target-{i}"), "/Users"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "the limiter answered {statuses:?}");
+    // A method of the client's own naming on a real route and target.
+    let odd = reqwest::Method::from_bytes(b"ZZMINTEDMETHOD").unwrap();
+    let r = app.scim(odd, "t1", "/Users", None).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let (st, _) = app.scim_json(Method::GET, "t1", "/Users", None).await;
+    assert_eq!(st, 200);
+    let body = app.metrics_text().await;
+    assert!(
+        !body.to_lowercase().contains("zzminted"),
+        "a client-chosen target or method became a label value"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("scim_bridge_scim_requests_total")
+                && l.contains("target=\"t1\"")
+                && l.contains("method=\"OTHER\"")),
+        "the odd method is counted under OTHER for its real target"
+    );
+}
