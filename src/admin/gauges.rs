@@ -1,4 +1,5 @@
-//! Periodically refreshed gauges: queue depth and oldest job age per target, mappings by state.
+//! Periodically refreshed gauges: queue depth and oldest job age per target, mappings by state;
+//! and the planner statistics of the lookup's table (`store::planner_stats`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +31,14 @@ pub async fn refresh_once(store: &Store, clock: &dyn Clock) {
     }
 }
 
+/// Every 10 s: the gauges, and the lookup's table statistics when they are stale
+/// (`store::planner_stats`).
 pub async fn refresh_loop(store: Store, clock: Arc<dyn Clock>, stop: CancellationToken) {
     loop {
         refresh_once(&store, clock.as_ref()).await;
+        if let Err(e) = store.refresh_planner_stats().await {
+            tracing::debug!(error = %e, "could not refresh planner statistics");
+        }
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}

@@ -21,6 +21,7 @@ pub mod mappings;
 pub mod membership;
 pub mod page_hints;
 mod page_position;
+pub mod planner_stats;
 pub mod reconcile;
 pub mod resource_reads;
 pub mod resources;
