@@ -202,21 +202,6 @@ impl Store {
         })
     }
 
-    /// Counts of mappings by target and state.
-    pub async fn mapping_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
-        with_pool!(self, p => {
-            let rows = sqlx::query(
-                "SELECT target, state, COUNT(*) AS n FROM sync_mappings GROUP BY target, state ORDER BY target, state",
-            )
-            .fetch_all(p).await?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push((r.try_get("target")?, r.try_get("state")?, r.try_get("n")?));
-            }
-            Ok(out)
-        })
-    }
-
     /// Group members with their vendor ids (None when not yet provisioned).
     pub async fn member_links(&self, target: &str, group_id: &str) -> StoreResult<Vec<MemberRef>> {
         with_pool!(self, p => {

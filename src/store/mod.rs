@@ -16,6 +16,7 @@ mod conn_shelf;
 mod create_batches;
 pub mod dialect;
 pub mod enrichment;
+pub mod gauge_counts;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;

@@ -11,6 +11,7 @@ mod delivery;
 mod docs_commands;
 mod enrichment;
 mod errors;
+mod gauge_counts;
 mod groups;
 mod metrics;
 mod outbox;

@@ -3,6 +3,7 @@
 use reqwest::Method;
 use scim_bridge::sim::contrast::ContrastSim;
 
+use crate::both;
 use crate::delivery::{contrast_toml, drain, user_body};
 use crate::helpers::*;
 
@@ -40,7 +41,9 @@ async fn metrics_show_requests_queue_vendor_calls_and_mappings_without_secrets()
         Some(user_body("queued@corp.example")),
     )
     .await;
-    scim_bridge::admin::gauges::refresh_once(app.store(), &scim_bridge::clock::SystemClock).await;
+    scim_bridge::admin::gauges::Gauges::default()
+        .refresh(app.store(), &scim_bridge::clock::SystemClock)
+        .await;
     let body = app.metrics_text().await;
     for series in [
         "scim_bridge_scim_requests_total",
@@ -69,6 +72,76 @@ async fn metrics_show_requests_queue_vendor_calls_and_mappings_without_secrets()
     }
     server.shutdown().await;
 }
+
+/// The value of the series `name` with these labels (and no others) in a Prometheus text page.
+fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    body.lines().find_map(|l| {
+        let (series, value) = l.rsplit_once(' ')?;
+        let inside = series
+            .strip_prefix(name)?
+            .strip_prefix('{')?
+            .strip_suffix('}')?;
+        let mut got: Vec<&str> = inside.split(',').collect();
+        let mut want: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        (got == want).then(|| value.parse().ok())?
+    })
+}
+
+both!(
+    a_drained_queue_reads_zero_not_its_last_depth,
+    |b| async move {
+        let sim = ContrastSim::default();
+        let server = sim.start().await.unwrap();
+        // A target name of its own: the recorder is shared by every test in the process.
+        let target = match b {
+            Backend::Postgres => "gaugepg",
+            Backend::Sqlite => "gaugelite",
+        };
+        let mut s = Spawn::new(b);
+        s.extra_tokens = vec![target.into()];
+        s.extra_toml = contrast_toml(target, &server.base_url(), "");
+        let app = spawn_with(s).await;
+        for i in 0..2 {
+            let (st, _) = app
+                .scim_json(
+                    Method::POST,
+                    target,
+                    "/Users",
+                    Some(user_body(&format!("g{i}@corp.example"))),
+                )
+                .await;
+            assert_eq!(st, 201);
+        }
+        let clock = scim_bridge::clock::SystemClock;
+        let mut gauges = scim_bridge::admin::gauges::Gauges::default();
+        gauges.refresh(app.store(), &clock).await;
+        let body = app.metrics_text().await;
+        let depth = |body: &str| sample(body, "scim_bridge_queue_depth", &[("target", target)]);
+        let mappings = |body: &str, state: &str| {
+            sample(
+                body,
+                "scim_bridge_mappings",
+                &[("target", target), ("state", state)],
+            )
+        };
+        assert_eq!(depth(&body), Some(2.0), "{body}");
+        assert_eq!(mappings(&body, "pending"), Some(2.0), "{body}");
+
+        drain(&app).await;
+        gauges.refresh(app.store(), &clock).await;
+        let body = app.metrics_text().await;
+        assert_eq!(depth(&body), Some(0.0), "drained: {body}");
+        assert_eq!(
+            mappings(&body, "pending"),
+            Some(0.0),
+            "none pending: {body}"
+        );
+        assert_eq!(mappings(&body, "synced"), Some(2.0), "{body}");
+        server.shutdown().await;
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_migrating_at_once_apply_each_migration_once() {
