@@ -343,46 +343,7 @@ impl Config {
 
     /// Checks cross-key rules and reads `*_file` secrets.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
-        if self.database_max_connections == 0 {
-            return Err(ConfigError::invalid(
-                "database_max_connections",
-                "must be at least 1",
-            ));
-        }
-        if self.max_page_size == 0 || self.default_page_size == 0 {
-            return Err(ConfigError::invalid("max_page_size", "must be at least 1"));
-        }
-        if self.default_page_size > self.max_page_size {
-            return Err(ConfigError::invalid(
-                "default_page_size",
-                "must not exceed max_page_size",
-            ));
-        }
-        if let Some(u) = &self.public_url {
-            url::Url::parse(u).map_err(|e| ConfigError::invalid("public_url", e.to_string()))?;
-        }
-        if self.sync.workers == 0 {
-            return Err(ConfigError::invalid("sync.workers", "must be at least 1"));
-        }
-        let names: Vec<String> = self.targets.keys().cloned().collect();
-        for (name, t) in self.targets.iter_mut() {
-            validate_target(name, t, &names)?;
-        }
-        for (name, t) in &self.targets {
-            if let Some(src) = &t.enrich_from {
-                let ok = self
-                    .targets
-                    .get(src)
-                    .is_some_and(|s| s.kind == Some(TargetKind::Abnormal));
-                if !ok {
-                    return Err(ConfigError::invalid(
-                        format!("targets.{name}.enrich_from"),
-                        format!("`{src}` is not an abnormal target"),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        validate::validate_config(self)
     }
 
     pub fn target(&self, name: &str) -> Option<&TargetConfig> {
@@ -394,7 +355,6 @@ mod durations;
 mod validate;
 
 use durations::{millis, secs, secs_f};
-use validate::validate_target;
 pub use validate::{CARBON_BLACK_REGIONS, carbon_black_region_host};
 
 #[cfg(test)]

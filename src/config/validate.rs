@@ -1,10 +1,56 @@
-//! Cross-key validation of `[targets.*]`, secret files, and the Carbon Black region table.
+//! Cross-key validation of the whole config and of `[targets.*]`, secret files, and the
+//! Carbon Black region table.
 
 use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use super::{ConfigError, TargetConfig, TargetKind};
+use super::{Config, ConfigError, TargetConfig, TargetKind};
+
+/// The rules no single key can check: page sizes against each other, `public_url`, every
+/// target (its kind's keys, secret files), and `enrich_from` naming an abnormal target.
+pub(super) fn validate_config(cfg: &mut Config) -> Result<(), ConfigError> {
+    if cfg.database_max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "database_max_connections",
+            "must be at least 1",
+        ));
+    }
+    if cfg.max_page_size == 0 || cfg.default_page_size == 0 {
+        return Err(ConfigError::invalid("max_page_size", "must be at least 1"));
+    }
+    if cfg.default_page_size > cfg.max_page_size {
+        return Err(ConfigError::invalid(
+            "default_page_size",
+            "must not exceed max_page_size",
+        ));
+    }
+    if let Some(u) = &cfg.public_url {
+        url::Url::parse(u).map_err(|e| ConfigError::invalid("public_url", e.to_string()))?;
+    }
+    if cfg.sync.workers == 0 {
+        return Err(ConfigError::invalid("sync.workers", "must be at least 1"));
+    }
+    let names: Vec<String> = cfg.targets.keys().cloned().collect();
+    for (name, t) in cfg.targets.iter_mut() {
+        validate_target(name, t, &names)?;
+    }
+    for (name, t) in &cfg.targets {
+        if let Some(src) = &t.enrich_from {
+            let ok = cfg
+                .targets
+                .get(src)
+                .is_some_and(|s| s.kind == Some(TargetKind::Abnormal));
+            if !ok {
+                return Err(ConfigError::invalid(
+                    format!("targets.{name}.enrich_from"),
+                    format!("`{src}` is not an abnormal target"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 fn is_valid_target_name(name: &str) -> bool {
     !name.is_empty()

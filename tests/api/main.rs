@@ -18,5 +18,6 @@ mod outbox;
 mod paging;
 mod reconcile;
 mod security;
+mod slow_clients;
 mod user_name_lookups;
 mod users;

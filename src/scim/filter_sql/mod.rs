@@ -28,6 +28,8 @@ mod tests;
 mod tests_data;
 #[cfg(test)]
 mod tests_exec;
+#[cfg(test)]
+mod tests_exec_db;
 
 pub use fast_path::simple_eq;
 pub use leaf::{like_escape, normalize_datetime};
