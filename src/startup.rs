@@ -129,12 +129,15 @@ async fn admin_security_headers(req: Request, next: Next) -> Response {
 async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().cloned();
     // A configured target's name only: the path segment itself is the client's to choose.
-    let target = req
+    // Decoded as the router decodes it (`t%31` is served as `t1`, so it is counted as `t1`).
+    let segment = req
         .uri()
         .path()
         .strip_prefix("/scim/v2/")
         .and_then(|r| r.split('/').next())
-        .and_then(|t| s.targets.get_key_value(t))
+        .and_then(|t| percent_encoding::percent_decode_str(t).decode_utf8().ok());
+    let target = segment
+        .and_then(|t| s.targets.get_key_value(t.as_ref()))
         .map(|(name, _)| name.as_str())
         .unwrap_or("-");
     let labels = RequestLabels {

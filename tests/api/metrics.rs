@@ -203,3 +203,28 @@ async fn clients_cannot_mint_metric_label_values() {
         "the odd method is counted under OTHER for its real target"
     );
 }
+
+/// The router decodes the target segment (`t%31` is target `t1`), and so does its label:
+/// a served request is never counted under `-`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_percent_encoded_target_is_counted_under_its_name() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let r = app
+        .client
+        .get(app.url("t%31", "/Users"))
+        .bearer_auth(&app.tokens["t1"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "served as t1");
+    let body = app.metrics_text().await;
+    let line = |target: &str| {
+        body.lines().any(|l| {
+            l.starts_with("scim_bridge_scim_requests_total")
+                && l.contains(&format!("target=\"{target}\""))
+                && l.contains("route=\"/scim/v2/{target}/Users\"")
+        })
+    };
+    assert!(line("t1"), "counted under t1:\n{body}");
+    assert!(!line("-"), "not under -:\n{body}");
+}
