@@ -27,91 +27,60 @@ pub(super) async fn seed(db: &Db) {
         ("g2", "u04"),
         ("g2", "u05"),
     ];
+    // The same rows into either database: only the pool type, the schema and the JSON
+    // column's cast differ.
+    macro_rules! seed_into {
+        ($p:expr, $schema:expr, $data:expr) => {{
+            sqlx::raw_sql($schema).execute($p).await.unwrap();
+            for r in rows() {
+                sqlx::query(sqlx::AssertSqlSafe(INSERT.replace("DATA", $data)))
+                    .bind(r.rt)
+                    .bind(r.id)
+                    .bind(r.external_id)
+                    .bind(r.user_name_lc)
+                    .bind(r.display_name_lc)
+                    .bind(r.email_lc)
+                    .bind(r.active)
+                    .bind(r.created)
+                    .bind(r.data)
+                    .execute($p)
+                    .await
+                    .unwrap();
+            }
+            for (g, m) in members {
+                sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ('t1', $1, $2)")
+                    .bind(g)
+                    .bind(m)
+                    .execute($p)
+                    .await
+                    .unwrap();
+            }
+            for e in enrichment() {
+                sqlx::query(ENRICH)
+                    .bind(e.0)
+                    .bind(e.1)
+                    .bind(e.2)
+                    .bind(e.3)
+                    .bind(e.4)
+                    .bind(e.5)
+                    .bind(e.6)
+                    .execute($p)
+                    .await
+                    .unwrap();
+            }
+        }};
+    }
     match db {
-        Db::Lite(p) => {
-            sqlx::raw_sql(include_str!("../../../migrations/sqlite/0001_init.sql"))
-                .execute(p)
-                .await
-                .unwrap();
-            for r in rows() {
-                sqlx::query(sqlx::AssertSqlSafe(INSERT.replace("DATA", "$9")))
-                    .bind(r.rt)
-                    .bind(r.id)
-                    .bind(r.external_id)
-                    .bind(r.user_name_lc)
-                    .bind(r.display_name_lc)
-                    .bind(r.email_lc)
-                    .bind(r.active)
-                    .bind(r.created)
-                    .bind(r.data)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            for (g, m) in members {
-                sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ('t1', $1, $2)")
-                    .bind(g)
-                    .bind(m)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            for e in enrichment() {
-                sqlx::query(ENRICH)
-                    .bind(e.0)
-                    .bind(e.1)
-                    .bind(e.2)
-                    .bind(e.3)
-                    .bind(e.4)
-                    .bind(e.5)
-                    .bind(e.6)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-        }
-        Db::Pg(p) => {
-            sqlx::raw_sql(include_str!("../../../migrations/postgres/0001_init.sql"))
-                .execute(p)
-                .await
-                .unwrap();
-            for r in rows() {
-                sqlx::query(sqlx::AssertSqlSafe(INSERT.replace("DATA", "$9::jsonb")))
-                    .bind(r.rt)
-                    .bind(r.id)
-                    .bind(r.external_id)
-                    .bind(r.user_name_lc)
-                    .bind(r.display_name_lc)
-                    .bind(r.email_lc)
-                    .bind(r.active)
-                    .bind(r.created)
-                    .bind(r.data)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            for (g, m) in members {
-                sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id) VALUES ('t1', $1, $2)")
-                    .bind(g)
-                    .bind(m)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            for e in enrichment() {
-                sqlx::query(ENRICH)
-                    .bind(e.0)
-                    .bind(e.1)
-                    .bind(e.2)
-                    .bind(e.3)
-                    .bind(e.4)
-                    .bind(e.5)
-                    .bind(e.6)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-        }
+        Db::Lite(p) => seed_into!(
+            p,
+            include_str!("../../../migrations/sqlite/0001_init.sql"),
+            "$9"
+        ),
+        Db::Pg(p) => seed_into!(
+            p,
+            include_str!("../../../migrations/postgres/0001_init.sql"),
+            "$9::jsonb"
+        ),
     }
 }
 
@@ -146,33 +115,25 @@ pub(super) async fn query(
         "SELECT r.id FROM scim_resources r {join}WHERE r.target = $1 AND r.resource_type = $2 AND ({}) ORDER BY {order}",
         frag.sql
     );
+    // One query on either pool: only the pool type and the bind helper differ.
+    macro_rules! ids_from {
+        ($p:expr, $bind:ident) => {{
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind("t1")
+                .bind(rt.as_str());
+            if joined {
+                q = q.bind("ab");
+            }
+            $bind(q, &frag.binds).fetch_all($p).await.map(|rows| {
+                rows.iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect::<Vec<_>>()
+            })
+        }};
+    }
     let rows = match db {
-        Db::Pg(p) => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind("t1")
-                .bind(rt.as_str());
-            if joined {
-                q = q.bind("ab");
-            }
-            bind_pg(q, &frag.binds).fetch_all(p).await.map(|rows| {
-                rows.iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect::<Vec<_>>()
-            })
-        }
-        Db::Lite(p) => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind("t1")
-                .bind(rt.as_str());
-            if joined {
-                q = q.bind("ab");
-            }
-            bind_sqlite(q, &frag.binds).fetch_all(p).await.map(|rows| {
-                rows.iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect::<Vec<_>>()
-            })
-        }
+        Db::Pg(p) => ids_from!(p, bind_pg),
+        Db::Lite(p) => ids_from!(p, bind_sqlite),
     };
     rows.unwrap_or_else(|e| panic!("{filter}: {e}\n{sql}"))
 }
