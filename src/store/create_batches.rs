@@ -73,14 +73,14 @@ SELECT target, id FROM r";
 /// One row to create, owned (it waits in a queue). Equal and hashed by target and id.
 #[derive(Debug, Clone)]
 pub(crate) struct CreateRow {
-    target: String,
-    resource_type: ResourceType,
-    id: String,
-    derived: Derived,
-    data: Map<String, Value>,
-    created: String,
-    now_ms: i64,
-    method: String,
+    pub(super) target: String,
+    pub(super) resource_type: ResourceType,
+    pub(super) id: String,
+    pub(super) derived: Derived,
+    pub(super) data: Map<String, Value>,
+    pub(super) created: String,
+    pub(super) now_ms: i64,
+    pub(super) method: String,
 }
 
 impl CreateRow {
@@ -214,13 +214,29 @@ impl BatchLookup for PgCreateBatch {
     }
 }
 
-pub(crate) type CreateBatches = Coalescer<PgCreateBatch>;
+/// Concurrent member-less user creates, queued to share a statement (Postgres) or a
+/// transaction (SQLite, `create_batches_sqlite.rs`).
+#[derive(Debug, Clone)]
+pub(crate) enum CreateBatches {
+    Pg(Arc<Coalescer<PgCreateBatch>>),
+    Sqlite(Arc<Coalescer<super::create_batches_sqlite::SqliteCreateBatch>>),
+}
+
+impl CreateBatches {
+    /// `None`: skipped as a uniqueness conflict; `Some` the row's own outcome.
+    pub(crate) async fn create(&self, row: CreateRow) -> StoreResult<Option<RowOutcome>> {
+        match self {
+            CreateBatches::Pg(c) => c.get((), row).await,
+            CreateBatches::Sqlite(c) => c.get((), row).await,
+        }
+    }
+}
 
 /// The create coalescer of a Postgres store with a shelf.
-pub(crate) fn pg_creates(shelf: Arc<ConnShelf>) -> Arc<CreateBatches> {
-    Arc::new(Coalescer::new(
+pub(crate) fn pg_creates(shelf: Arc<ConnShelf>) -> CreateBatches {
+    CreateBatches::Pg(Arc::new(Coalescer::new(
         PgCreateBatch { shelf },
         MAX_IN_FLIGHT,
         MAX_BATCH,
-    ))
+    )))
 }

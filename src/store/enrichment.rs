@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::write_tx::with_writer;
 use super::{Store, StoreResult, with_pool};
 
 /// Columns selected as `en.<col>` when a user query joins the cache.
@@ -70,7 +71,7 @@ impl Store {
         fingerprint: &str,
     ) -> StoreResult<bool> {
         let email_lc = email.to_lowercase();
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let old: Option<Option<String>> = sqlx::query("SELECT fingerprint FROM enrichment_accounts WHERE source = $1 AND email_lc = $2")
                 .bind(source).bind(&email_lc).fetch_optional(p).await?
                 .map(|r| r.try_get::<Option<String>, _>("fingerprint")).transpose()?;
@@ -119,7 +120,7 @@ impl Store {
         last_error: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<()> {
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO enrichment_status (source, last_sweep, last_error, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (source) DO UPDATE SET last_sweep = COALESCE(excluded.last_sweep, enrichment_status.last_sweep), \

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::write_tx::with_writer;
 use super::{Store, StoreError, StoreResult, with_pool};
 use crate::connectors::{CallRecord, SyncState, VendorLink};
 
@@ -183,7 +184,7 @@ impl Store {
                ORDER BY run_after LIMIT $4 {lock}) \
              RETURNING target, resource_type, resource_id, generation, attempts, enqueued_at"
         );
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut q = sqlx::query(AssertSqlSafe(sql))
                 .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
             for t in except {
@@ -216,7 +217,7 @@ impl Store {
         result: &JobResult,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        use super::resources::BeginWrite;
+        use super::write_tx::BeginWrite;
         let (state, outcome_msg) = match result {
             JobResult::Done { state, note, .. } => (
                 state.as_str(),
@@ -232,7 +233,7 @@ impl Store {
             super::Dialect::Postgres => " FOR UPDATE",
             super::Dialect::Sqlite => "",
         };
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             // Lock the job row first (Postgres): the same order as SCIM writes, which lock the
             // job before the mapping, so the two never deadlock.
@@ -325,8 +326,8 @@ impl Store {
 
     /// Enqueues a job outside a SCIM write (admin retry, a member's account appearing, reconcile).
     pub async fn enqueue(&self, target: &str, rt: &str, id: &str, now_ms: i64) -> StoreResult<()> {
-        use super::resources::BeginWrite;
-        with_pool!(self, p => {
+        use super::write_tx::BeginWrite;
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             enqueue_in!(&mut *tx, target, rt, id, now_ms);
             tx.commit().await?;

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::jobs::parse_applied;
+use super::write_tx::with_writer;
 use super::{Store, StoreResult, with_pool};
 use crate::connectors::{MemberRef, VendorLink};
 
@@ -228,7 +229,7 @@ impl Store {
         actor: &str,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        use super::resources::BeginWrite;
+        use super::write_tx::BeginWrite;
         let state_cond = if resource_id.is_some() {
             "1 = 1"
         } else {
@@ -238,7 +239,7 @@ impl Store {
             "SELECT target, resource_type, resource_id FROM sync_mappings \
              WHERE {state_cond} AND ($1 = '' OR target = $1) AND ($2 = '' OR resource_id = $2)"
         );
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let rows = sqlx::query(AssertSqlSafe(sql)).bind(target.unwrap_or("")).bind(resource_id.unwrap_or(""))
                 .fetch_all(&mut *tx).await?;

@@ -14,6 +14,7 @@ use sqlx::{PgPool, SqlitePool};
 mod coalesce;
 mod conn_shelf;
 mod create_batches;
+mod create_batches_sqlite;
 pub mod dialect;
 pub mod enrichment;
 pub mod gauge_counts;
@@ -29,6 +30,7 @@ pub mod resources;
 pub mod run_lock;
 mod single_statement;
 pub mod user_name_lookups;
+mod write_tx;
 
 pub use dialect::{Dialect, SqlFragment, SqlValue};
 
@@ -103,8 +105,11 @@ pub struct Store {
     pub(crate) shelf: Option<std::sync::Arc<conn_shelf::ConnShelf>>,
     /// Postgres with a shelf: concurrent `userName eq` lookups share one query.
     pub(crate) user_name_lookups: Option<std::sync::Arc<user_name_lookups::UserNameLookups>>,
-    /// Postgres with a shelf: concurrent member-less user creates share one statement.
-    pub(crate) creates: Option<std::sync::Arc<create_batches::CreateBatches>>,
+    /// Concurrent member-less user creates share one statement (Postgres with a shelf) or
+    /// one transaction (SQLite).
+    pub(crate) creates: Option<create_batches::CreateBatches>,
+    /// SQLite on a file: the one connection every write goes through (`write_tx`).
+    pub(crate) sqlite_writer: Option<SqlitePool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +264,7 @@ impl Store {
                 shelf,
                 user_name_lookups,
                 creates,
+                sqlite_writer: None,
             })
         } else if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
@@ -267,24 +273,51 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            // In-memory databases live per connection: keep exactly one.
-            let max = if url.contains(":memory:") || url.contains("mode=memory") {
+            // In-memory databases live per connection: keep exactly one, for everything.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let max = if in_memory {
                 1
             } else {
                 opts.max_connections.min(8)
             };
+            // No ping before each use (sqlx's default): a SQLite connection is a file
+            // handle that cannot break as a socket can, and the ping is a hop to the
+            // connection's thread and back on every query.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout)
-                .connect_with(co)
+                .connect_with(co.clone())
                 .await?;
+            // Every write goes through this one connection (`write_tx`), kept open so its
+            // page cache stays warm.
+            let sqlite_writer = if in_memory {
+                None
+            } else {
+                Some(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .min_connections(1)
+                        .test_before_acquire(false)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(co)
+                        .await?,
+                )
+            };
+            let writes_to = sqlite_writer.clone().unwrap_or_else(|| pool.clone());
+            let creates = create_batches::CreateBatches::Sqlite(
+                create_batches_sqlite::sqlite_creates(writes_to),
+            );
             Ok(Store {
                 db: Db::Sqlite(pool),
                 page_hints: Default::default(),
                 shelf: None,
                 user_name_lookups: None,
-                creates: None,
+                creates: Some(creates),
+                sqlite_writer,
             })
         } else {
             Err(StoreError::Unavailable(

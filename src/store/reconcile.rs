@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::types::Json;
 
-use super::resources::BeginWrite;
+use super::write_tx::BeginWrite;
+use super::write_tx::with_writer;
 use super::{Store, StoreResult, with_pool};
 
 /// Keys of `VendorLink::applied` that are history, not "what was last applied": kept when a
@@ -56,7 +57,7 @@ impl Store {
         message: &str,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let r = sqlx::query(
                 "UPDATE sync_mappings SET state = 'drift', last_error = $3, updated_at = $4 \
                  WHERE target = $1 AND resource_type = 'User' AND resource_id = $2 \
@@ -76,7 +77,7 @@ impl Store {
         state: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             sqlx::query(
                 "UPDATE sync_mappings SET state = $3, last_error = NULL, updated_at = $4 \
                  WHERE target = $1 AND resource_type = 'User' AND resource_id = $2 AND state = 'drift'",
@@ -98,7 +99,7 @@ impl Store {
         messages: &[String],
         now_ms: i64,
     ) -> StoreResult<()> {
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let row = sqlx::query(
                 "SELECT applied FROM sync_mappings WHERE target = $1 AND resource_type = 'User' AND resource_id = $2",

@@ -11,7 +11,9 @@ use sqlx::types::Json;
 use super::enrichment::EnrichmentRow;
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
 pub use super::resource_reads::ListQuery;
-use super::{Store, StoreError, StoreResult, with_pool};
+use super::write_tx::BeginWrite;
+use super::write_tx::with_writer;
+use super::{Store, StoreError, StoreResult};
 use crate::scim::ResourceType;
 
 /// A resource as stored, with its derived membership and enrichment when asked for.
@@ -86,7 +88,7 @@ pub fn primary_email(data: &Map<String, Value>) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-fn derive(rt: ResourceType, data: &Map<String, Value>) -> Derived {
+pub(super) fn derive(rt: ResourceType, data: &Map<String, Value>) -> Derived {
     let external_id = str_at(data, "externalId").map(str::to_owned);
     match rt {
         ResourceType::User => {
@@ -158,7 +160,7 @@ impl Store {
             && w.members.is_none_or(<[MemberInput]>::is_empty)
         {
             let row = super::create_batches::CreateRow::new(w, &d, &created);
-            return match creates.get((), row).await? {
+            return match creates.create(row).await? {
                 Some(Ok(())) => Ok(written),
                 Some(Err(e)) => Err(e.clone_lossy()),
                 None => Err(StoreError::Conflict(conflict_message(
@@ -187,7 +189,7 @@ impl Store {
             res.map_err(|e| uniqueness(e, w))?;
             return Ok(written);
         }
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let res = sqlx::query(
                 "INSERT INTO scim_resources (target, resource_type, id, external_id, user_name_lc, display_name_lc, \
@@ -230,7 +232,7 @@ impl Store {
         let d = derive(w.resource_type, w.data);
         let now = crate::clock::rfc3339_ms(w.now_ms);
         let rt = w.resource_type.as_str();
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let cur = sqlx::query("SELECT version, created FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
                 .bind(w.target).bind(rt).bind(w.id).fetch_optional(&mut *tx).await?;
@@ -315,7 +317,7 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<()> {
         let rts = rt.as_str();
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let cur = sqlx::query("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
                 .bind(target).bind(rts).bind(id).fetch_optional(&mut *tx).await?;
@@ -350,29 +352,5 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
-    }
-}
-
-/// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a transaction that
-/// reads then writes never fails to upgrade its lock; a plain `BEGIN` on Postgres.
-pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-    + Send;
-}
-
-impl BeginWrite for sqlx::PgPool {
-    type Db = sqlx::Postgres;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin().await
-    }
-}
-
-impl BeginWrite for sqlx::SqlitePool {
-    type Db = sqlx::Sqlite;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
     }
 }
