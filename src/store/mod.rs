@@ -29,6 +29,7 @@ pub mod resource_reads;
 pub mod resources;
 pub mod run_lock;
 mod single_statement;
+pub(crate) mod sqlite_lower;
 pub mod user_name_lookups;
 mod write_tx;
 
@@ -287,6 +288,7 @@ impl Store {
                 .max_connections(max)
                 .min_connections(1)
                 .test_before_acquire(false)
+                .after_connect(|conn, _| Box::pin(sqlite_lower::register(conn)))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(co.clone())
                 .await?;
@@ -300,6 +302,7 @@ impl Store {
                         .max_connections(1)
                         .min_connections(1)
                         .test_before_acquire(false)
+                        .after_connect(|conn, _| Box::pin(sqlite_lower::register(conn)))
                         .idle_timeout(None)
                         .max_lifetime(None)
                         .acquire_timeout(opts.acquire_timeout)

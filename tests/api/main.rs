@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_page;
+mod case_folding;
 mod chaos;
 mod conformance;
 mod conn_shelf;

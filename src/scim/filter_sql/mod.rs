@@ -13,9 +13,9 @@
 //!   `value` sub-attribute (`emails co "@x"` ≡ `emails.value co "@x"`), any element matching;
 //! - dateTimes are normalised to UTC milliseconds (`2024-01-01T00:00:00.000Z`) and compared as
 //!   text; sub-millisecond precision in a filter value is truncated;
-//! - case-insensitive attributes compare `lower(expr)` to the Rust-lowercased value (SQLite's
-//!   `lower()` folds ASCII only, so non-ASCII case-insensitive matching on JSON attributes is
-//!   approximate there; the indexed `*_lc` columns are exact);
+//! - case-insensitive attributes compare `lower(expr)` to the Rust-lowercased value (on
+//!   SQLite the store's connections replace `lower()` with a Unicode one,
+//!   `store/sqlite_lower.rs`; the indexed `*_lc` columns hold Rust-lowercased values);
 //! - Abnormal extension attributes without the enrichment join match nothing.
 
 mod fast_path;

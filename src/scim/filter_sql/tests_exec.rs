@@ -206,6 +206,8 @@ async fn battery(db: &Db) {
 async fn sqlite_battery() {
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
+        // As the store's connections: the Unicode lower().
+        .after_connect(|conn, _| Box::pin(crate::store::sqlite_lower::register(conn)))
         .connect("sqlite::memory:")
         .await
         .unwrap();
