@@ -251,20 +251,27 @@ impl Store {
             // The mapping shows the job's own count of failed attempts (what max_attempts is
             // checked against), not a running total: a newer write (dirty) starts it over.
             let failed_attempts = if dirty { 0 } else { job.attempts.saturating_add(1) };
-            for c in calls {
-                sqlx::query(
-                    "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, path, status, message) \
-                     VALUES ($1, $2, $3, $4, 'call', $5, $6, $7, $8)",
-                )
-                .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(now_ms)
-                .bind(&c.method).bind(&c.path).bind(c.status.map(i32::from)).bind(&c.outcome)
-                .execute(&mut *tx).await?;
+            // Every call, then the outcome, in as few statements as the chunk size allows
+            // (one for any usual job): a statement is a round trip, or on SQLite a hop to
+            // the connection's thread, and the one writer waits for them all.
+            let chunks: Vec<&[CallRecord]> = if calls.is_empty() {
+                vec![&[]]
+            } else {
+                calls.chunks(super::history_rows::HISTORY_CHUNK).collect()
+            };
+            let last = chunks.len() - 1;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let outcome = (i == last).then_some(outcome_msg.as_str());
+                let mut q = sqlx::query(AssertSqlSafe(super::history_rows::history_sql(chunk.len(), outcome.is_some())))
+                    .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(now_ms);
+                for c in chunk {
+                    q = q.bind(&c.method).bind(&c.path).bind(c.status.map(i32::from)).bind(&c.outcome);
+                }
+                if let Some(o) = outcome {
+                    q = q.bind(o);
+                }
+                q.execute(&mut *tx).await?;
             }
-            sqlx::query(
-                "INSERT INTO sync_history (target, resource_type, resource_id, at, kind, message) VALUES ($1, $2, $3, $4, 'outcome', $5)",
-            )
-            .bind(&job.target).bind(&job.resource_type).bind(&job.resource_id).bind(now_ms).bind(&outcome_msg)
-            .execute(&mut *tx).await?;
             match result {
                 JobResult::Done { link, .. } => {
                     let applied = serde_json::to_string(&link.applied).unwrap_or_else(|_| "{}".into());

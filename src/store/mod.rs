@@ -18,6 +18,7 @@ mod create_batches_sqlite;
 pub mod dialect;
 pub mod enrichment;
 pub mod gauge_counts;
+mod history_rows;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;

@@ -180,6 +180,22 @@ both!(contrast_lifecycle, |b| async move {
         hist.iter()
             .any(|h| h.kind == "call" && h.method.as_deref() == Some("POST"))
     );
+    // In the order written, a job's calls are followed by its outcome (one INSERT).
+    let mut calls_open = false;
+    for h in &hist {
+        match h.kind.as_str() {
+            "call" => calls_open = true,
+            "outcome" => calls_open = false,
+            other => assert!(
+                !calls_open,
+                "calls without an outcome before {other}: {hist:?}"
+            ),
+        }
+    }
+    assert!(
+        !calls_open,
+        "the last calls have no outcome after them: {hist:?}"
+    );
     let text = format!("{hist:?}");
     for secret in ["svc-key", "api-key"] {
         assert!(
