@@ -96,6 +96,19 @@ impl CreateRow {
             method: w.method.to_string(),
         }
     }
+
+    /// The row as the write it was made from (members: none).
+    pub(super) fn write(&self) -> ResourceWrite<'_> {
+        ResourceWrite {
+            target: &self.target,
+            resource_type: self.resource_type,
+            id: &self.id,
+            data: &self.data,
+            members: None,
+            now_ms: self.now_ms,
+            method: &self.method,
+        }
+    }
 }
 
 impl PartialEq for CreateRow {
@@ -131,16 +144,7 @@ impl PgCreateBatch {
         // One row: the one-row statement, whose plan Postgres keeps (the array statement's
         // is re-planned at every execution, which cost a quarter of the rate at c = 4).
         if let [row] = rows {
-            let w = ResourceWrite {
-                target: &row.target,
-                resource_type: row.resource_type,
-                id: &row.id,
-                data: &row.data,
-                members: None,
-                now_ms: row.now_ms,
-                method: &row.method,
-            };
-            return match create_pg(&mut *conn, &w, &row.derived, &row.created).await {
+            return match create_pg(&mut *conn, &row.write(), &row.derived, &row.created).await {
                 Ok(()) => {
                     lease.done();
                     Ok(vec![(row.target.clone(), row.id.clone())])

@@ -17,10 +17,10 @@
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
-use sqlx::types::Json;
 
 use super::coalesce::{BatchLookup, Coalescer};
 use super::create_batches::{CreateRow, RowOutcome};
+use super::single_statement::bind_create;
 use super::write_tx::BeginWrite;
 use super::{StoreError, StoreResult};
 
@@ -58,21 +58,8 @@ pub(crate) struct SqliteCreateBatch {
 }
 
 async fn insert_row(conn: &mut sqlx::SqliteConnection, row: &CreateRow) -> sqlx::Result<()> {
-    let d = &row.derived;
-    sqlx::query(CREATE_ROW_SQL)
-        .bind(&row.target)
-        .bind(row.resource_type.as_str())
-        .bind(&row.id)
-        .bind(&d.external_id)
-        .bind(&d.user_name_lc)
-        .bind(&d.display_name_lc)
-        .bind(&d.email_lc)
-        .bind(d.active)
-        .bind(&d.label)
-        .bind(Json(&row.data))
-        .bind(&row.created)
-        .bind(row.now_ms)
-        .bind(&row.method)
+    let w = row.write();
+    bind_create!(sqlx::query(CREATE_ROW_SQL), w, row.derived, &row.created)
         .execute(conn)
         .await?;
     Ok(())

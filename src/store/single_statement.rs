@@ -5,8 +5,6 @@
 //! statements, COMMIT). The SQL mirrors `enqueue_in!` and `record_accepted_in!` in
 //! `jobs.rs`; `tests/api/outbox.rs` checks both paths write the same rows.
 
-use sqlx::types::Json;
-
 use super::resources::{Derived, ResourceWrite};
 
 const CREATE_SQL: &str = "\
@@ -30,6 +28,29 @@ WITH r AS (
 INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, message)
 SELECT target, resource_type, id, $12, 'scim', $13, 'accepted from the IdP (version 1)' FROM r";
 
+/// Binds a create's 13 parameters in the layout of `CREATE_SQL` (also the SQLite per-row
+/// create's, `create_batches_sqlite.rs`): `$1` target, `$2` type, `$3` id, `$4`–`$9` the
+/// derived columns, `$10` data, `$11` created, `$12` now, `$13` method.
+macro_rules! bind_create {
+    ($query:expr, $w:expr, $d:expr, $created:expr) => {
+        $query
+            .bind($w.target)
+            .bind($w.resource_type.as_str())
+            .bind($w.id)
+            .bind(&$d.external_id)
+            .bind(&$d.user_name_lc)
+            .bind(&$d.display_name_lc)
+            .bind(&$d.email_lc)
+            .bind($d.active)
+            .bind(&$d.label)
+            .bind(sqlx::types::Json($w.data))
+            .bind($created)
+            .bind($w.now_ms)
+            .bind($w.method)
+    };
+}
+pub(super) use bind_create;
+
 /// Runs the one-statement create. Errors are returned as sqlx gives them (a unique
 /// violation becomes the caller's 409).
 pub(super) async fn create_pg<'e>(
@@ -38,20 +59,7 @@ pub(super) async fn create_pg<'e>(
     d: &Derived,
     created: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(CREATE_SQL)
-        .bind(w.target)
-        .bind(w.resource_type.as_str())
-        .bind(w.id)
-        .bind(&d.external_id)
-        .bind(&d.user_name_lc)
-        .bind(&d.display_name_lc)
-        .bind(&d.email_lc)
-        .bind(d.active)
-        .bind(&d.label)
-        .bind(Json(w.data))
-        .bind(created)
-        .bind(w.now_ms)
-        .bind(w.method)
+    bind_create!(sqlx::query(CREATE_SQL), w, d, created)
         .execute(executor)
         .await?;
     Ok(())
