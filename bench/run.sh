@@ -64,7 +64,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/release/scim-bridge"
 if [ "$BUILD" = 1 ]; then
   log "cargo build --release"
-  (cd "$ROOT" && cargo build --release --quiet --bin scim-bridge --example fixed_rate)
+  (cd "$ROOT" && cargo build --release --quiet --bin scim-bridge --example fixed_rate --example floor)
 fi
 [ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 FIXED_RATE="$TARGET_DIR/release/examples/fixed_rate"

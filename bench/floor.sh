@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# How much of pgbench's lookup rate can an HTTP service in front of Postgres reach on this
+# machine at all? (docs/performance.md, round 12). On one seeded database, for each
+# concurrency, the three alternated round by round, DURATION s per cell:
+#   pgbench = bench/pgbench/get_filter.sql (-M prepared): the issue's reference;
+#   floor   = bench/floor.rs: hyper + sqlx, one prepared select per request on a connection
+#             of its own; no router, middleware, SCIM parser, JSON tree or coalescing;
+#   bridge  = scim-bridge serve (sync off): GET /Users?filter=userName eq "…" (wrk, as
+#             bench/run.sh).
+# Per cell: req/s (pgbench: tps), the ratio to pgbench, and for floor and bridge the CPU
+# per request of the server process and of Postgres (all its processes, ended backends
+# included). Then the median of the rounds per concurrency.
+#
+#   bash bench/floor.sh                          # 10k users, c = 4 20 64, 3 rounds, 5 s
+#   bash bench/floor.sh --users 100000 --conc "4 20" --rounds 5 --duration 8
+#
+# Needs the release binary and the floor example (cargo build --release --bin scim-bridge
+# --example floor), wrk, pgbench, psql. Env: PG_URL (default postgres://postgres@127.0.0.1:5432),
+# PG_SSLMODE (default prefer; the same for all three), CARGO_TARGET_DIR. Everything listens
+# on 127.0.0.1; the database is dropped at the end. Exits non-zero on any failed request.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BENCH_DIR="$ROOT/bench"
+N=10000; CONCS="4 20 64"; ROUNDS=3; D=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) N="$2"; shift ;;
+    --conc) CONCS="$2"; shift ;;
+    --rounds) ROUNDS="$2"; shift ;;
+    --duration) D="$2"; shift ;;
+    -h|--help) sed -n 2,22p "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}"
+BIN="$TARGET_DIR/release/scim-bridge"
+FLOOR="$TARGET_DIR/release/examples/floor"
+[ -x "$BIN" ] && [ -x "$FLOOR" ] || { echo "build first: cargo build --release --bin scim-bridge --example floor" >&2; exit 1; }
+for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
+
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+DB="scim_floor_$$"
+URL="$PG_URL/$DB?sslmode=${PG_SSLMODE:-prefer}"
+WORK="$(mktemp -d /tmp/scim-floor.XXXXXX)"
+TOKEN="floor-token-$$-$RANDOM$RANDOM"
+TOKEN_SHA="$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
+export BENCH_TOKEN="$TOKEN" BENCH_TARGET=contrast BENCH_USERS="$N"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { # url pid log
+  for _ in $(seq 1 200); do
+    curl -s -o /dev/null "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$3" >&2; echo "$1 did not come up" >&2; exit 1
+}
+
+psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
+PORT="$(free_port)"
+cat >"$WORK/bridge.toml" <<EOF
+listen = "127.0.0.1:$PORT"
+database_url = "$URL"
+[sync]
+enabled = false
+[targets.contrast]
+kind = "contrast"
+token_sha256 = ["$TOKEN_SHA"]
+base_url = "http://127.0.0.1:9/Contrast/api/ng"
+org_uuid = "00000000-0000-0000-0000-0000000000aa"
+username = "bridge@example.com"
+service_key = "svc-key"
+api_key = "api-key"
+EOF
+env -u DATABASE_URL RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
+BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
+BRIDGE="http://127.0.0.1:$PORT"
+wait_up "$BRIDGE/readyz" "$BRIDGE_PID" "$WORK/bridge.log"   # the migrations have run
+psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
+FPORT="$(free_port)"
+"$FLOOR" "127.0.0.1:$FPORT" "$URL" "$TOKEN" 16 >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+FLOOR_URL="http://127.0.0.1:$FPORT"
+wait_up "$FLOOR_URL/" "$FLOOR_PID" "$WORK/floor.log"
+
+HZ="$(getconf CLK_TCK)"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Every postgres process's CPU, plus what the postmaster collected from ended backends.
+pg_ticks() {
+  ps -C postgres -o pid=,ppid= | awk -v hz="$HZ" '
+    { pid[$1] = 1; parent[$1] = $2 }
+    END { for (p in pid) { f = "/proc/" p "/stat"
+            if ((getline line < f) > 0) { split(line, s, " "); t += s[14] + s[15]
+              if (!(parent[p] in pid)) t += s[16] + s[17] }
+            close(f) }
+          print t + 0 }'
+}
+us_per() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+run_pgbench() { # conc -> tps
+  local j=2; [ "$1" -lt 2 ] && j=1
+  pgbench -n -M prepared -c "$1" -j "$j" -T "$D" -D users="$N" -f "$BENCH_DIR/pgbench/get_filter.sql" "$URL" 2>&1 |
+    awk '/^tps = / {printf "%.0f", $3}'
+}
+# wrk on base_url against server pid, conc -> "req/s server-us/req postgres-us/req"
+run_wrk() {
+  local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 rps
+  [ "$3" -lt 2 ] && t=1
+  s0="$(ticks "$2")"; p0="$(pg_ticks)"
+  BENCH_RUN="f$$-$RANDOM" wrk -t"$t" -c"$3" -d"${D}s" --timeout 10s --latency \
+    -s "$BENCH_DIR/wrk/get_filter.lua" "$1" >"$out" 2>&1 || true
+  s1="$(ticks "$2")"; p1="$(pg_ticks)"
+  if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
+    echo "failed requests against $1:" >&2; cat "$out" >&2; exit 1
+  fi
+  rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
+  local n; n="$(awk '/requests in/ {print $1}' "$out")"
+  echo "$rps $(us_per $((s1 - s0)) "$n") $(us_per $((p1 - p0)) "$n")"
+}
+
+ROWS="$WORK/rows.tsv"; : >"$ROWS"
+echo "get_filter, $N users, ${D} s per cell, $(nproc) cores, sslmode=${PG_SSLMODE:-prefer}; CPU in µs per request (server / Postgres)"
+printf "conc\tround\tpgbench tps\tfloor req/s\tfloor/pg\tfloor CPU\tbridge req/s\tbridge/pg\tbridge CPU\tbridge/floor\n"
+for C in $CONCS; do
+  for r in $(seq 1 "$ROUNDS"); do
+    PG="$(run_pgbench "$C")"
+    read -r F FS FP <<<"$(run_wrk "$FLOOR_URL" "$FLOOR_PID" "$C")"
+    read -r B BS BP <<<"$(run_wrk "$BRIDGE" "$BRIDGE_PID" "$C")"
+    printf "%s\t%s\t%s\t%s\t%s\t%s / %s\t%s\t%s\t%s / %s\t%s\n" "$C" "$r" "$PG" "$F" "$(ratio "$F" "$PG")" "$FS" "$FP" \
+      "$B" "$(ratio "$B" "$PG")" "$BS" "$BP" "$(ratio "$B" "$F")" | tee -a "$ROWS"
+  done
+done
+echo
+echo "median of the rounds"
+printf "conc\tfloor/pg\tbridge/pg\tbridge/floor\n"
+for C in $CONCS; do
+  med() { awk -F'\t' -v c="$C" -v k="$1" '$1 == c {print $k}' "$ROWS" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+  printf "%s\t%s\t%s\t%s\n" "$C" "$(med 5)" "$(med 8)" "$(med 10)"
+done
