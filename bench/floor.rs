@@ -9,7 +9,7 @@
 //!   cargo run --release --example floor -- LISTEN DATABASE_URL TOKEN [CONNS]
 //!
 //! It is a measuring instrument, not a server to deploy: it answers only that lookup, for the
-//! target `contrast`. What it shows (docs/performance.md, round 12) is how much of pgbench's
+//! target `contrast` (and `GET /healthz`, so scripts can wait for it). What it shows (docs/performance.md, round 12) is how much of pgbench's
 //! rate any lookup over HTTP reaches on the same machine, because every request pays a
 //! second loopback hop (client → service → Postgres) where pgbench's client pays one.
 
@@ -63,6 +63,9 @@ fn answer(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 }
 
 async fn lookup(floor: Arc<Floor>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/healthz" {
+        return answer(StatusCode::OK, r#"{"status":"ok"}"#.into());
+    }
     if req.headers().get(AUTHORIZATION) != Some(&floor.auth) {
         return answer(StatusCode::UNAUTHORIZED, r#"{"status":"401"}"#.into());
     }

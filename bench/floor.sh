@@ -90,7 +90,7 @@ FPORT="$(free_port)"
 "$FLOOR" "127.0.0.1:$FPORT" "$URL" "$TOKEN" 16 >"$WORK/floor.log" 2>&1 &
 FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
 FLOOR_URL="http://127.0.0.1:$FPORT"
-wait_up "$FLOOR_URL/" "$FLOOR_PID" "$WORK/floor.log"
+wait_up "$FLOOR_URL/healthz" "$FLOOR_PID" "$WORK/floor.log"
 
 HZ="$(getconf CLK_TCK)"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -69,6 +69,8 @@ fi
 [ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 FIXED_RATE="$TARGET_DIR/release/examples/fixed_rate"
 [ -x "$FIXED_RATE" ] || { echo "no load generator at $FIXED_RATE" >&2; exit 1; }
+FLOOR="$TARGET_DIR/release/examples/floor"
+[ -x "$FLOOR" ] || { echo "no floor server at $FLOOR" >&2; exit 1; }
 
 # ---------------------------------------------------------------- scratch, cleanup
 WORK="$(mktemp -d /tmp/scim-bench.XXXXXX)"
@@ -165,12 +167,12 @@ to_ms() { # wrk latency like 1.23ms / 850.00us / 1.02s -> ms
     else print "?" }'
 }
 
-# run_wrk script conc -> sets W_RPS W_P50 W_P99 W_ERR
+# run_wrk script conc [base url, default the bridge] -> sets W_RPS W_P50 W_P99 W_ERR
 run_wrk() {
   local script="$1" c="$2" out="$WORK/wrk.out"
   local threads=2; [ "$c" -lt 2 ] && threads=1
   BENCH_RUN="$RUN_ID-$RANDOM" wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 10s --latency \
-    -s "$BENCH_DIR/wrk/$script" "$BRIDGE" >"$out" 2>&1 || true
+    -s "$BENCH_DIR/wrk/$script" "${3:-$BRIDGE}" >"$out" 2>&1 || true
   W_RPS="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
   W_P50="$(to_ms "$(awk '$1=="50%" {print $2}' "$out")")"
   W_P99="$(to_ms "$(awk '$1=="99%" {print $2}' "$out")")"
@@ -221,6 +223,12 @@ for N in $USERS_LIST; do
   t1=$(date +%s.%N)
   SEED_S="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')"
   row pg "$N" "idle (seed ${SEED_S}s)" - - - - - - - "$IDLE_RSS" "$(rss "$BRIDGE_PID" VmHWM)"
+  # The floor under the lookup ratio (round 12): the same select behind the least HTTP
+  # service can be, measured right after the bridge at each concurrency.
+  FLOOR_PORT="$(free_port)"
+  "$FLOOR" "127.0.0.1:$FLOOR_PORT" "$DB_URL" "$TOKEN" 16 >"$WORK/floor.log" 2>&1 &
+  FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+  wait_http "http://127.0.0.1:$FLOOR_PORT/healthz" "$FLOOR_PID" || { cat "$WORK/floor.log" >&2; echo "floor did not start" >&2; exit 1; }
   for C in $CONC_LIST; do
     export BENCH_WALKERS=$(( (C + 1) / 2 ))   # one walk per connection (2 wrk threads)
     for wl in post:post_users.lua:post.sql get_filter:get_filter.lua:get_filter.sql walk_pages:walk_pages.lua:get_page_seek.sql page_random:get_page.lua:get_page.sql; do
@@ -231,6 +239,10 @@ for N in $USERS_LIST; do
       TPS="$(run_pgbench "$DB_URL" "$pgs" "$C" "$N")"
       row pg "$N" "$name" "$C" "$W_RPS" "$W_P50" "$W_P99" "$W_ERR" "$TPS" "$(ratio "$W_RPS" "$TPS")" \
         "$(rss "$BRIDGE_PID" VmRSS)" "$(rss "$BRIDGE_PID" VmHWM)"
+      if [ "$name" = get_filter ]; then
+        run_wrk "$script" "$C" "http://127.0.0.1:$FLOOR_PORT"
+        row pg "$N" "  (floor: bench/floor.rs, one select per request)" "$C" "$W_RPS" "$W_P50" "$W_P99" "$W_ERR" "$TPS" "$(ratio "$W_RPS" "$TPS")" - -
+      fi
       if [ "$name" = post ] && [ "$C" = "$(echo $CONC_LIST | awk '{print $1}')" ]; then
         TPSF="$(run_pgbench "$DB_URL" post_full.sql "$C" "$N")"
         row pg "$N" "(pgbench: bridge's full write tx)" "$C" - - - - "$TPSF" "$(ratio "$W_RPS" "$TPSF")" - -
@@ -255,6 +267,7 @@ for N in $USERS_LIST; do
   [ "${H_N:-0}" -gt 0 ] || fail "open loop: the bridge's histogram counted no GET /Users"
   row pg "$N" "  the bridge's own time for those $H_N (its histogram; $H_IN5 <= 5 ms)" 64 - "$H_P50" "$H_P99" - - - - -
   MAX_GF=0
+  kill "$FLOOR_PID" 2>/dev/null || true; wait "$FLOOR_PID" 2>/dev/null || true
   stop_bridge
 done
 
