@@ -96,7 +96,7 @@ HZ="$(getconf CLK_TCK)"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Every postgres process's CPU, plus what the postmaster collected from ended backends.
 pg_ticks() {
-  ps -C postgres -o pid=,ppid= | awk -v hz="$HZ" '
+  ps -C postgres -o pid=,ppid= | awk '
     { pid[$1] = 1; parent[$1] = $2 }
     END { for (p in pid) { f = "/proc/" p "/stat"
             if ((getline line < f) > 0) { split(line, s, " "); t += s[14] + s[15]
@@ -107,12 +107,14 @@ pg_ticks() {
 us_per() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-run_pgbench() { # conc -> tps
-  local j=2; [ "$1" -lt 2 ] && j=1
-  pgbench -n -M prepared -c "$1" -j "$j" -T "$D" -D users="$N" -f "$BENCH_DIR/pgbench/get_filter.sql" "$URL" 2>&1 |
-    awk '/^tps = / {printf "%.0f", $3}'
+run_pgbench() { # conc -> tps (nothing when pgbench failed; its output is then on stderr)
+  local j=2 out; [ "$1" -lt 2 ] && j=1
+  out="$(pgbench -n -M prepared -c "$1" -j "$j" -T "$D" -D users="$N" -f "$BENCH_DIR/pgbench/get_filter.sql" "$URL" 2>&1)" ||
+    { echo "$out" >&2; return; }
+  echo "$out" | awk '/^tps = / {printf "%.0f", $3}'
 }
 # wrk on base_url against server pid, conc -> "req/s server-us/req postgres-us/req"
+# (nothing when a request failed: it runs in a subshell, so the caller checks)
 run_wrk() {
   local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 rps
   [ "$3" -lt 2 ] && t=1
@@ -121,7 +123,7 @@ run_wrk() {
     -s "$BENCH_DIR/wrk/get_filter.lua" "$1" >"$out" 2>&1 || true
   s1="$(ticks "$2")"; p1="$(pg_ticks)"
   if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
-    echo "failed requests against $1:" >&2; cat "$out" >&2; exit 1
+    echo "failed requests against $1:" >&2; cat "$out" >&2; return
   fi
   rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
   local n; n="$(awk '/requests in/ {print $1}' "$out")"
@@ -136,6 +138,7 @@ for C in $CONCS; do
     PG="$(run_pgbench "$C")"
     read -r F FS FP <<<"$(run_wrk "$FLOOR_URL" "$FLOOR_PID" "$C")"
     read -r B BS BP <<<"$(run_wrk "$BRIDGE" "$BRIDGE_PID" "$C")"
+    [ -n "$PG" ] && [ -n "$F" ] && [ -n "$B" ] || { echo "c=$C round $r failed (above)" >&2; exit 1; }
     printf "%s\t%s\t%s\t%s\t%s\t%s / %s\t%s\t%s\t%s / %s\t%s\n" "$C" "$r" "$PG" "$F" "$(ratio "$F" "$PG")" "$FS" "$FP" \
       "$B" "$(ratio "$B" "$PG")" "$BS" "$BP" "$(ratio "$B" "$F")" | tee -a "$ROWS"
   done
