@@ -40,22 +40,9 @@ FLOOR="$TARGET_DIR/release/examples/floor"
 [ -x "$BIN" ] && [ -x "$FLOOR" ] || { echo "build first: cargo build --release --bin scim-bridge --example floor" >&2; exit 1; }
 for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
 
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-DB="scim_floor_$$"
-URL="$PG_URL/$DB?sslmode=${PG_SSLMODE:-prefer}"
-WORK="$(mktemp -d /tmp/scim-floor.XXXXXX)"
-TOKEN="floor-token-$$-$RANDOM$RANDOM"
-TOKEN_SHA="$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
-export BENCH_TOKEN="$TOKEN" BENCH_TARGET=contrast BENCH_USERS="$N"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+NAME=floor
+# shellcheck source=bench/scratch.sh
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge
 wait_up() { # url pid log
   for _ in $(seq 1 200); do
     curl -s -o /dev/null "$1" 2>/dev/null && return 0
@@ -65,26 +52,8 @@ wait_up() { # url pid log
   cat "$3" >&2; echo "$1 did not come up" >&2; exit 1
 }
 
-psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
-PORT="$(free_port)"
-cat >"$WORK/bridge.toml" <<EOF
-listen = "127.0.0.1:$PORT"
-database_url = "$URL"
-[sync]
-enabled = false
-[targets.contrast]
-kind = "contrast"
-token_sha256 = ["$TOKEN_SHA"]
-base_url = "http://127.0.0.1:9/Contrast/api/ng"
-org_uuid = "00000000-0000-0000-0000-0000000000aa"
-username = "bridge@example.com"
-service_key = "svc-key"
-api_key = "api-key"
-EOF
-env -u DATABASE_URL RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
-BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
-BRIDGE="http://127.0.0.1:$PORT"
-wait_up "$BRIDGE/readyz" "$BRIDGE_PID" "$WORK/bridge.log"   # the migrations have run
+start_bridge bridge 0   # runs the migrations
+BRIDGE="$URL_OUT"; BRIDGE_PID="$PID_OUT"
 psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
 FPORT="$(free_port)"
 "$FLOOR" "127.0.0.1:$FPORT" "$URL" "$TOKEN" 16 >"$WORK/floor.log" 2>&1 &

@@ -36,50 +36,9 @@ FIXED_RATE="$TARGET_DIR/release/examples/fixed_rate"
 [ -x "$BIN" ] && [ -x "$FIXED_RATE" ] || { echo "build first: bash bench/run.sh (or cargo build --release --bin scim-bridge --example fixed_rate)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-DB="scim_replicas_$$"
-URL="$PG_URL/$DB?sslmode=${PG_SSLMODE:-prefer}"
-WORK="$(mktemp -d /tmp/scim-replicas.XXXXXX)"
-TOKEN="replicas-token-$$-$RANDOM$RANDOM"
-TOKEN_SHA="$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
-export BENCH_TOKEN="$TOKEN" BENCH_TARGET=contrast BENCH_USERS="$N"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-start_bridge() { # name threads(0 = tokio's default) -> sets URL_OUT (not a subshell: PIDS must see the pid)
-  local port; port="$(free_port)"
-  cat >"$WORK/$1.toml" <<EOF
-listen = "127.0.0.1:$port"
-database_url = "$URL"
-[sync]
-enabled = false
-[targets.contrast]
-kind = "contrast"
-token_sha256 = ["$TOKEN_SHA"]
-base_url = "http://127.0.0.1:9/Contrast/api/ng"
-org_uuid = "00000000-0000-0000-0000-0000000000aa"
-username = "bridge@example.com"
-service_key = "svc-key"
-api_key = "api-key"
-EOF
-  local threads=(); [ "$2" != 0 ] && threads=(TOKIO_WORKER_THREADS="$2")
-  env -u DATABASE_URL "${threads[@]}" RUST_LOG=warn "$BIN" serve --config "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && { URL_OUT="http://127.0.0.1:$port"; return; }
-    sleep 0.05
-  done
-  cat "$WORK/$1.log" >&2; echo "bridge $1 did not start" >&2; exit 1
-}
-
-psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
+NAME=replicas
+# shellcheck source=bench/scratch.sh
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge
 start_bridge one 0; ONE="$URL_OUT"   # runs the migrations
 psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
 start_bridge split1 1; S1="$URL_OUT"

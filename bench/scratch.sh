@@ -1,0 +1,51 @@
+# Sourced by bench/replicas.sh and bench/floor.sh (not run on its own): a scratch Postgres
+# database, a bearer token and a work directory, all removed on exit with every process in
+# PIDS; and start_bridge, a bridge on that database with workers off.
+# In: NAME (for names), N (seeded users, for the wrk scripts), BIN (the release binary).
+# Out: PG_URL DB URL WORK TOKEN TOKEN_SHA PIDS; BENCH_TOKEN BENCH_TARGET BENCH_USERS exported.
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+DB="scim_${NAME}_$$"
+URL="$PG_URL/$DB?sslmode=${PG_SSLMODE:-prefer}"
+WORK="$(mktemp -d "/tmp/scim-$NAME.XXXXXX")"
+TOKEN="$NAME-token-$$-$RANDOM$RANDOM"
+TOKEN_SHA="$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
+export BENCH_TOKEN="$TOKEN" BENCH_TARGET=contrast BENCH_USERS="$N"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
+
+# start_bridge name threads(0 = tokio's default) -> sets URL_OUT and PID_OUT once /readyz
+# answers (the first one run has applied the migrations). Not in a subshell: PIDS must
+# see the pid.
+start_bridge() {
+  local port; port="$(free_port)"
+  cat >"$WORK/$1.toml" <<EOT
+listen = "127.0.0.1:$port"
+database_url = "$URL"
+[sync]
+enabled = false
+[targets.contrast]
+kind = "contrast"
+token_sha256 = ["$TOKEN_SHA"]
+base_url = "http://127.0.0.1:9/Contrast/api/ng"
+org_uuid = "00000000-0000-0000-0000-0000000000aa"
+username = "bridge@example.com"
+service_key = "svc-key"
+api_key = "api-key"
+EOT
+  local threads=(); [ "$2" != 0 ] && threads=(TOKIO_WORKER_THREADS="$2")
+  env -u DATABASE_URL "${threads[@]}" RUST_LOG=warn "$BIN" serve --config "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
+  PID_OUT=$!; PIDS+=("$PID_OUT")
+  for _ in $(seq 1 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && { URL_OUT="http://127.0.0.1:$port"; return; }
+    sleep 0.05
+  done
+  cat "$WORK/$1.log" >&2; echo "bridge $1 did not start" >&2; exit 1
+}
