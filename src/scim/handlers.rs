@@ -4,12 +4,13 @@ use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::auth::AuthedTarget;
 use super::body::{ScimJson, etag, if_match};
 use super::error::{SCIM_CONTENT_TYPE, ScimError};
 use super::list::ListParams;
+use super::list_body::ListPage;
 use super::render::{BaseUrl, target_base};
 use super::service::{Ctx, Rendered};
 use super::{ResourceType, discovery};
@@ -17,12 +18,25 @@ use crate::state::AppState;
 
 /// A JSON response with the SCIM content type.
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+    scim_text(status, body.to_string().into_bytes())
+}
+
+/// JSON text as a response with the SCIM content type.
+fn scim_text(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(SCIM_CONTENT_TYPE),
     );
     r
+}
+
+/// A list answer (`ListResponse`).
+fn list_response(c: &Ctx<'_>, page: &ListPage) -> Result<Response, ScimError> {
+    let body = page
+        .to_json(&c.base)
+        .map_err(|e| ScimError::Internal(e.into()))?;
+    Ok(scim_text(StatusCode::OK, body))
 }
 
 fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
@@ -65,10 +79,8 @@ macro_rules! resource_handlers {
             RawQuery(q): RawQuery,
         ) -> Result<Response, ScimError> {
             let p = ListParams::from_query(q.as_deref())?;
-            Ok(scim_json(
-                StatusCode::OK,
-                &ctx(&s, &t, &base).list($rt, &p).await?,
-            ))
+            let c = ctx(&s, &t, &base);
+            list_response(&c, &c.list($rt, &p).await?)
         }
         pub async fn $search(
             State(s): State<AppState>,
@@ -77,10 +89,8 @@ macro_rules! resource_handlers {
             ScimJson(body): ScimJson,
         ) -> Result<Response, ScimError> {
             let p = ListParams::from_search(&body)?;
-            Ok(scim_json(
-                StatusCode::OK,
-                &ctx(&s, &t, &base).list($rt, &p).await?,
-            ))
+            let c = ctx(&s, &t, &base);
+            list_response(&c, &c.list($rt, &p).await?)
         }
         pub async fn $create(
             State(s): State<AppState>,
@@ -189,51 +199,40 @@ pub async fn search_root(
     // A filter naming an attribute one type lacks matches nothing of that type.
     let mut probe = p.clone();
     probe.count = Some(0);
-    let users_total = total_of(c_list(&c, ResourceType::User, &probe).await?);
-    let groups_total = total_of(c_list(&c, ResourceType::Group, &probe).await?);
-    let mut resources = Vec::new();
+    let users_total = c_list(&c, ResourceType::User, &probe).await?.total;
+    let groups_total = c_list(&c, ResourceType::Group, &probe).await?.total;
+    let mut items = Vec::new();
     let mut q = p.clone();
     q.count = Some(count);
     if start <= users_total && users_total > 0 {
         q.start_index = Some(start);
-        resources.extend(items_of(c_list(&c, ResourceType::User, &q).await?));
+        items.extend(c_list(&c, ResourceType::User, &q).await?.items);
     }
-    let remaining = count - resources.len() as i64;
+    let remaining = count - items.len() as i64;
     if remaining > 0 && groups_total > 0 {
         q.start_index = Some((start - users_total).max(1));
         q.count = Some(remaining);
-        resources.extend(items_of(c_list(&c, ResourceType::Group, &q).await?));
+        items.extend(c_list(&c, ResourceType::Group, &q).await?.items);
     }
-    Ok(scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [super::LIST_RESPONSE_SCHEMA],
-            "totalResults": users_total + groups_total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    let page = ListPage {
+        total: users_total + groups_total,
+        start,
+        items,
+    };
+    list_response(&c, &page)
 }
 
-async fn c_list(c: &Ctx<'_>, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
+async fn c_list(c: &Ctx<'_>, rt: ResourceType, p: &ListParams) -> Result<ListPage, ScimError> {
     match c.list(rt, p).await {
         Err(ScimError::Client {
             scim_type: Some(super::error::ScimType::InvalidFilter),
             ..
-        }) if p.filter.is_some() => Ok(json!({"totalResults": 0, "Resources": []})),
+        }) if p.filter.is_some() => Ok(ListPage {
+            total: 0,
+            start: 1,
+            items: Vec::new(),
+        }),
         other => other,
-    }
-}
-
-fn total_of(v: Value) -> i64 {
-    v.get("totalResults").and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn items_of(mut v: Value) -> Vec<Value> {
-    match v.get_mut("Resources").map(Value::take) {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
     }
 }
 

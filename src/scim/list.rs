@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::ResourceType;
 use super::error::ScimError;
 use super::filter_sql::{FilterContext, compile_filter, compile_sort, simple_eq};
-use super::projection::project;
+use super::list_body::{ListItem, ListPage, spliceable};
+use super::projection::{hidden_names, project};
 use super::render::render;
 use super::service::Ctx;
-use super::{LIST_RESPONSE_SCHEMA, ResourceType};
 use crate::store::resources::ListQuery;
 use crate::store::user_name_lookups::LookupShape;
 
@@ -142,7 +143,7 @@ fn user_name_lookup(rt: ResourceType, p: &ListParams, start: i64, count: i64) ->
 }
 
 impl Ctx<'_> {
-    pub async fn list(&self, rt: ResourceType, p: &ListParams) -> Result<Value, ScimError> {
+    pub async fn list(&self, rt: ResourceType, p: &ListParams) -> Result<ListPage, ScimError> {
         let max = i64::from(self.state.config.max_page_size);
         let count = p
             .count
@@ -220,8 +221,16 @@ impl Ctx<'_> {
                 self.state.store.list_resources(&q).await?
             }
         };
-        let mut resources = Vec::with_capacity(rows.len());
-        for mut r in rows {
+        // Without enrichment or projection, stored JSON goes out as stored (list_body.rs).
+        let splice = !enriched && p.attributes.is_none() && p.excluded.is_none();
+        let hidden = if splice { hidden_names(rt) } else { Vec::new() };
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            if splice && spliceable(&r, &hidden) {
+                items.push(ListItem::Spliced(Box::new(r)));
+                continue;
+            }
+            let mut r = r.parse()?;
             let links = r.links.take();
             let mut body = render(r, &self.base, links.as_ref(), enriched);
             project(
@@ -230,14 +239,12 @@ impl Ctx<'_> {
                 p.attributes.as_deref(),
                 p.excluded.as_deref(),
             )?;
-            resources.push(Value::Object(body));
+            items.push(ListItem::Tree(body));
         }
-        Ok(json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }))
+        Ok(ListPage {
+            total,
+            start,
+            items,
+        })
     }
 }

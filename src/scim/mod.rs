@@ -59,6 +59,7 @@ pub mod body;
 pub mod discovery;
 pub mod handlers;
 pub mod list;
+pub mod list_body;
 pub mod render;
 pub mod routes;
 pub mod service;

@@ -132,6 +132,16 @@ fn hidden(rt: ResourceType, requested: &[Sel]) -> Vec<Vec<&'static str>> {
     out
 }
 
+/// Names of the attributes an answer without `attributes` does not show (`returned: never`,
+/// or `request` when not asked for): a stored object holding none of them needs no
+/// projection (`list_body::spliceable`).
+pub fn hidden_names(rt: ResourceType) -> Vec<&'static str> {
+    hidden(rt, &[])
+        .into_iter()
+        .filter_map(|p| p.last().copied())
+        .collect()
+}
+
 /// Applies `attributes` / `excludedAttributes` (comma-separated) to an outgoing resource.
 /// Never fails on client input; the `Result` is kept for the handler's convenience.
 pub fn project(

@@ -3,6 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::body::etag;
@@ -65,13 +66,7 @@ pub fn render(
     match r.resource_type {
         ResourceType::User => {
             if let Some(groups) = links.filter(|l| !l.is_empty()) {
-                let arr: Vec<Value> = groups
-                    .iter()
-                    .map(|(gid, label)| {
-                        json!({"value": gid, "display": label, "$ref": format!("{base}/Groups/{gid}"), "type": "direct"})
-                    })
-                    .collect();
-                out.insert("groups".into(), Value::Array(arr));
+                out.insert("groups".into(), user_groups(groups, base));
             }
             if enriched {
                 // Present on every user of an enriched target: empty until Abnormal knows them.
@@ -85,34 +80,76 @@ pub fn render(
             }
         }
         ResourceType::Group => {
-            let arr: Vec<Value> = links
-                .map(|l| {
-                    l.iter()
-                        .map(|(uid, display)| {
-                            let mut m = json!({"value": uid, "$ref": format!("{base}/Users/{uid}"), "type": "User"});
-                            if let Some(d) = display {
-                                m["display"] = json!(d);
-                            }
-                            m
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.insert("members".into(), Value::Array(arr));
+            out.insert("members".into(), group_members(links, base));
         }
     }
     out.insert("schemas".into(), Value::Array(schemas));
-    out.insert(
-        "meta".into(),
-        json!({
-            "resourceType": r.resource_type.as_str(),
-            "created": r.created,
-            "lastModified": r.last_modified,
-            "version": etag(r.version),
-            "location": format!("{base}/{}/{}", r.resource_type.endpoint(), r.id),
-        }),
+    let meta = Meta::new(
+        r.resource_type,
+        &r.id,
+        &r.created,
+        &r.last_modified,
+        r.version,
+        base,
     );
+    out.insert("meta".into(), json!(meta));
     out
+}
+
+/// A user's `groups` (non-empty links).
+pub fn user_groups(groups: &Links, base: &str) -> Value {
+    groups
+        .iter()
+        .map(|(gid, label)| {
+            json!({"value": gid, "display": label, "$ref": format!("{base}/Groups/{gid}"), "type": "direct"})
+        })
+        .collect()
+}
+
+/// A group's `members` (always present, `[]` without links).
+pub fn group_members(links: Option<&Links>, base: &str) -> Value {
+    links
+        .into_iter()
+        .flatten()
+        .map(|(uid, display)| {
+            let mut m =
+                json!({"value": uid, "$ref": format!("{base}/Users/{uid}"), "type": "User"});
+            if let Some(d) = display {
+                m["display"] = json!(d);
+            }
+            m
+        })
+        .collect()
+}
+
+/// `meta` of a resource; `json!` makes it a tree, `serde_json::to_writer` writes it as text.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta<'a> {
+    resource_type: &'static str,
+    created: &'a str,
+    last_modified: &'a str,
+    version: String,
+    location: String,
+}
+
+impl<'a> Meta<'a> {
+    pub fn new(
+        rt: ResourceType,
+        id: &str,
+        created: &'a str,
+        last_modified: &'a str,
+        version: i64,
+        base: &str,
+    ) -> Self {
+        Meta {
+            resource_type: rt.as_str(),
+            created,
+            last_modified,
+            version: etag(version),
+            location: format!("{base}/{}/{id}", rt.endpoint()),
+        }
+    }
 }
 
 fn enrichment_json(e: &EnrichmentRow) -> Map<String, Value> {

@@ -2,11 +2,13 @@
 //! `groups`, a group's `members`) comes back in the same query as a JSON column, so a GET
 //! is one round trip.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::enrichment::ENRICHMENT_COLUMNS;
+use super::enrichment::EnrichmentRow;
 use super::page_hints::PageEnd;
 use super::page_position;
 use super::resources::{MemberLinks, StoredResource};
@@ -50,6 +52,40 @@ pub(super) fn parse_links(raw: Option<String>) -> StoreResult<MemberLinks> {
     }
 }
 
+/// A resource of a list answer (a page, or the userName lookup). Its stored JSON stays text:
+/// a list is written out without parsing it (`scim/list_body.rs`), and parsed only where a
+/// tree is needed (projection, enrichment).
+#[derive(Debug, Clone)]
+pub struct ListedResource {
+    pub id: String,
+    pub resource_type: ResourceType,
+    /// The stored JSON object, as `StoredResource::data` but unparsed.
+    pub data: Box<RawValue>,
+    pub version: i64,
+    pub created: String,
+    pub last_modified: String,
+    pub enrichment: Option<EnrichmentRow>,
+    pub links: Option<MemberLinks>,
+}
+
+impl ListedResource {
+    /// The same resource with its JSON parsed.
+    pub fn parse(self) -> StoreResult<StoredResource> {
+        let data = serde_json::from_str(self.data.get())
+            .map_err(|e| StoreError::Corrupt(format!("resource {}: data: {e}", self.id)))?;
+        Ok(StoredResource {
+            id: self.id,
+            resource_type: self.resource_type,
+            data,
+            version: self.version,
+            created: self.created,
+            last_modified: self.last_modified,
+            enrichment: self.enrichment,
+            links: self.links,
+        })
+    }
+}
+
 /// The select list for resources, with the enrichment columns when joined and the
 /// membership column when asked for.
 pub(super) fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>) -> String {
@@ -68,12 +104,20 @@ pub(super) fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>
     s
 }
 
+/// Builds a resource from a row of `select_list`: a `StoredResource` (the stored JSON parsed)
+/// or, with `listed`, a `ListedResource` (the stored JSON kept as text).
 macro_rules! row_to_resource {
-    ($row:expr, $enriched:expr, $links:expr) => {{
+    ($row:expr, $enriched:expr, $links:expr) => {
+        row_to_resource!(@ StoredResource, Map<String, Value>, $row, $enriched, $links)
+    };
+    (listed $row:expr, $enriched:expr, $links:expr) => {
+        row_to_resource!(@ ListedResource, Box<RawValue>, $row, $enriched, $links)
+    };
+    (@ $out:ident, $data:ty, $row:expr, $enriched:expr, $links:expr) => {{
         let row = $row;
         let rt: String = row.try_get("resource_type")?;
-        let Json(data): Json<Map<String, Value>> = row.try_get("data")?;
-        StoredResource {
+        let Json(data): Json<$data> = row.try_get("data")?;
+        $out {
             id: row.try_get("id")?,
             resource_type: ResourceType::parse(&rt)
                 .ok_or_else(|| StoreError::Corrupt(format!("resource_type {rt}")))?,
@@ -177,7 +221,7 @@ impl Store {
     pub async fn list_resources(
         &self,
         q: &ListQuery<'_>,
-    ) -> StoreResult<(i64, Vec<StoredResource>)> {
+    ) -> StoreResult<(i64, Vec<ListedResource>)> {
         let enriched = q.enrichment_source.is_some() && q.resource_type == ResourceType::User;
         let join = if enriched {
             "LEFT JOIN enrichment_accounts en ON en.source = $2 AND en.email_lc = r.email_lc"
@@ -249,7 +293,7 @@ impl Store {
                     last_seq = Some(row.try_get::<i64, _>("seq")?);
                 }
                 for row in rows {
-                    resources.push(row_to_resource!(row, enriched, q.with_links));
+                    resources.push(row_to_resource!(listed row, enriched, q.with_links));
                 }
             }
             Ok(resources)

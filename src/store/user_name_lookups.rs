@@ -6,14 +6,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::coalesce::{BatchLookup, Coalescer};
 use super::conn_shelf::ConnShelf;
-use super::resource_reads::{row_to_resource, select_list};
-use super::resources::StoredResource;
+use super::resource_reads::{ListedResource, row_to_resource, select_list};
 use super::{Dialect, Store, StoreError, StoreResult, with_conn};
 use crate::scim::ResourceType;
 
@@ -31,7 +30,7 @@ pub struct LookupShape {
     pub target: String,
     /// The abnormal target whose cache is joined (None: no join).
     pub enrichment_source: Option<String>,
-    /// Read the user's groups too (`StoredResource::links`).
+    /// Read the user's groups too (`ListedResource::links`).
     pub with_links: bool,
 }
 
@@ -84,13 +83,13 @@ pub(crate) struct PgUserNameBatch {
 impl BatchLookup for PgUserNameBatch {
     type Shape = LookupShape;
     type Key = String;
-    type Value = StoredResource;
+    type Value = ListedResource;
 
     async fn run(
         &self,
         shape: &LookupShape,
         keys: Vec<String>,
-    ) -> StoreResult<Vec<(String, StoredResource)>> {
+    ) -> StoreResult<Vec<(String, ListedResource)>> {
         let enriched = shape.enrichment_source.is_some();
         let padded = size_class(keys.len());
         let sql = lookup_sql(Dialect::Postgres, shape, padded);
@@ -112,7 +111,10 @@ impl BatchLookup for PgUserNameBatch {
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
             let key: String = row.try_get("lookup_key")?;
-            found.push((key, row_to_resource!(row, enriched, shape.with_links)));
+            found.push((
+                key,
+                row_to_resource!(listed row, enriched, shape.with_links),
+            ));
         }
         lease.done();
         Ok(found)
@@ -137,7 +139,7 @@ impl Store {
         &self,
         shape: LookupShape,
         user_name: &str,
-    ) -> StoreResult<Option<StoredResource>> {
+    ) -> StoreResult<Option<ListedResource>> {
         // The same folding as the filter compiler's (`filter_sql/leaf.rs`) and the stored
         // `user_name_lc` column.
         let key = user_name.to_lowercase();
@@ -152,7 +154,7 @@ impl Store {
                 q = q.bind(source);
             }
             match q.bind(&key).fetch_optional(c).await? {
-                Some(row) => Ok(Some(row_to_resource!(row, enriched, shape.with_links))),
+                Some(row) => Ok(Some(row_to_resource!(listed row, enriched, shape.with_links))),
                 None => Ok(None),
             }
         })

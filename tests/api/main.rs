@@ -14,6 +14,7 @@ mod enrichment;
 mod errors;
 mod gauge_counts;
 mod groups;
+mod list_bodies;
 mod metrics;
 mod outbox;
 mod paging;

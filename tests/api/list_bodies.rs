@@ -1,0 +1,127 @@
+//! A list answer shows each resource as `GET /{Users,Groups}/{id}` shows it. Pages write
+//! stored JSON as stored (`scim/list_body.rs`); single GETs render a tree. Both stores keep
+//! that JSON as different text (Postgres's jsonb, SQLite's serde_json text).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::*;
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+async fn post(app: &TestApp, path: &str, body: Value) -> String {
+    let (s, v) = app.scim_json(Method::POST, "t1", path, Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Every resource of `GET {list}` against its own GET; returns how many there were.
+async fn items_match_gets(app: &TestApp, method: Method, list: &str, body: Option<Value>) -> usize {
+    let (s, page) = app.scim_json(method, "t1", list, body).await;
+    assert_eq!(s, 200, "{page}");
+    let items = page["Resources"].as_array().unwrap();
+    assert_eq!(page["itemsPerPage"], json!(items.len()), "{page}");
+    for item in items {
+        let path = format!(
+            "/{}/{}",
+            item["meta"]["location"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .nth(1)
+                .unwrap(),
+            item["id"].as_str().unwrap()
+        );
+        let (s, one) = app.scim_json(Method::GET, "t1", &path, None).await;
+        assert_eq!(s, 200, "{one}");
+        assert_eq!(item, &one, "{list}: {path}");
+    }
+    items.len()
+}
+
+both!(list_items_are_what_get_shows, |b| async move {
+    let app = spawn_app(b).await;
+    let plain = post(
+        &app,
+        "/Users",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "plain@corp.example"}),
+    )
+    .await;
+    let full = post(
+        &app,
+        "/Users",
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
+            "userName": "Zoë.\"Q\"@corp.example", "externalId": "00u\\9",
+            "name": {"givenName": "Zoë", "familyName": "Ünal", "formatted": "Zoë Ünal"},
+            "title": "Head of groups", "active": true,
+            "emails": [{"value": "zoe@corp.example", "type": "work", "primary": true}],
+            ENT: {"department": "Sales", "manager": {"value": &plain}}
+        }),
+    )
+    .await;
+    // A server key's name as a value: this one is rendered as a tree, in the same pages.
+    post(
+        &app,
+        "/Users",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "meta@corp.example", "nickName": "meta"}),
+    )
+    .await;
+    post(
+        &app,
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng",
+               "members": [{"value": &plain, "display": "Plain"}, {"value": &full}]}),
+    )
+    .await;
+    post(
+        &app,
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Empty"}),
+    )
+    .await;
+    assert_eq!(
+        items_match_gets(&app, Method::GET, "/Users?count=100", None).await,
+        3
+    );
+    assert_eq!(
+        items_match_gets(&app, Method::GET, "/Groups", None).await,
+        2
+    );
+    // The userName lookup, a filtered page, a page after the first, and `.search`.
+    let lookup = "/Users?filter=userName%20eq%20%22plain%40corp.example%22";
+    assert_eq!(items_match_gets(&app, Method::GET, lookup, None).await, 1);
+    let filtered = "/Users?filter=name.givenName%20sw%20%22Zo%22";
+    assert_eq!(items_match_gets(&app, Method::GET, filtered, None).await, 1);
+    assert_eq!(
+        items_match_gets(&app, Method::GET, "/Users?startIndex=2&count=2", None).await,
+        2
+    );
+    let search =
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 10});
+    assert_eq!(
+        items_match_gets(&app, Method::POST, "/.search", Some(search)).await,
+        5
+    );
+    // Projection still applies to pages.
+    let (s, page) = app
+        .scim_json(
+            Method::GET,
+            "t1",
+            "/Users?attributes=userName&count=100",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    for item in page["Resources"].as_array().unwrap() {
+        let mut keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["id", "schemas", "userName"], "{item}");
+    }
+});
