@@ -9,7 +9,7 @@ use super::ResourceType;
 use super::error::ScimError;
 use super::filter_sql::{FilterContext, compile_filter, compile_sort, simple_eq};
 use super::list_body::{ListItem, ListPage, spliceable};
-use super::projection::{hidden_names, project};
+use super::projection::project;
 use super::render::render;
 use super::service::Ctx;
 use crate::store::resources::ListQuery;
@@ -223,10 +223,9 @@ impl Ctx<'_> {
         };
         // Without enrichment or projection, stored JSON goes out as stored (list_body.rs).
         let splice = !enriched && p.attributes.is_none() && p.excluded.is_none();
-        let hidden = if splice { hidden_names(rt) } else { Vec::new() };
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
-            if splice && spliceable(&r, &hidden) {
+            if splice && spliceable(&r) {
                 items.push(ListItem::Spliced(Box::new(r)));
                 continue;
             }

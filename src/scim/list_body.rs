@@ -7,11 +7,15 @@
 //! (docs/performance.md, round 13). Enriched users and answers with `attributes` or
 //! `excludedAttributes` are rendered as trees.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde::ser::Error as _;
 use serde_json::{Map, Value};
 
 use super::LIST_RESPONSE_SCHEMA;
 use super::ResourceType;
+use super::projection::hidden_names;
 use super::render::{Meta, group_members, user_groups};
 use crate::store::resource_reads::ListedResource;
 
@@ -41,20 +45,48 @@ fn object_members(raw: &str) -> Option<&str> {
     Some(raw.trim().strip_prefix('{')?.strip_suffix('}')?.trim())
 }
 
+/// `"name"` finders for the splice check of one resource type.
+struct SpliceGuard {
+    schemas: Finder<'static>,
+    /// The server keys and the attributes not shown by default.
+    refused: Vec<Finder<'static>>,
+}
+
+impl SpliceGuard {
+    fn new(rt: ResourceType) -> Self {
+        let quoted = |name: &str| Finder::new(format!("\"{name}\"").as_bytes()).into_owned();
+        SpliceGuard {
+            schemas: quoted("schemas"),
+            refused: SERVER_KEYS
+                .into_iter()
+                .chain(hidden_names(rt))
+                .map(quoted)
+                .collect(),
+        }
+    }
+
+    fn of(rt: ResourceType) -> &'static SpliceGuard {
+        static USER: LazyLock<SpliceGuard> = LazyLock::new(|| SpliceGuard::new(ResourceType::User));
+        static GROUP: LazyLock<SpliceGuard> =
+            LazyLock::new(|| SpliceGuard::new(ResourceType::Group));
+        match rt {
+            ResourceType::User => &USER,
+            ResourceType::Group => &GROUP,
+        }
+    }
+}
+
 /// Whether `r` can be written from its stored JSON: an object with `schemas` that mentions
-/// no server key and none of `hidden` (the attributes an answer does not show by default,
-/// `projection::hidden_names`). A name that only appears as a value also sends it to the
-/// tree renderer, which costs time, not correctness.
-pub fn spliceable(r: &ListedResource, hidden: &[&str]) -> bool {
+/// no server key and no attribute an answer does not show by default
+/// (`projection::hidden_names`). `"name"` anywhere counts, so a value equal to such a name
+/// also sends the resource to the tree renderer: a cost, not a wrong answer.
+pub fn spliceable(r: &ListedResource) -> bool {
     let Some(members) = object_members(r.data.get()) else {
         return false;
     };
-    let mentions = |name: &str| {
-        members.match_indices(name).any(|(at, _)| {
-            members[..at].ends_with('"') && members[at + name.len()..].starts_with('"')
-        })
-    };
-    mentions("schemas") && !SERVER_KEYS.iter().chain(hidden).any(|k| mentions(k))
+    let guard = SpliceGuard::of(r.resource_type);
+    let text = members.as_bytes();
+    guard.schemas.find(text).is_some() && guard.refused.iter().all(|f| f.find(text).is_none())
 }
 
 fn write_spliced(out: &mut Vec<u8>, r: &ListedResource, base: &str) -> serde_json::Result<()> {
