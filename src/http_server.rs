@@ -1,12 +1,14 @@
 //! The accept loop: `axum::serve` plus a header read timeout (slowloris), which
-//! `axum::serve` does not offer. Each connection gets the peer address as
+//! `axum::serve` does not offer. Each request gets the peer address as
 //! `ConnectInfo<SocketAddr>` (per-IP limits read it).
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -14,19 +16,23 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// How long in-flight connections may finish after `stop`.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// Serves `router` until `stop`; a client that has not sent its request headers within
-/// `header_timeout` is disconnected.
-pub async fn serve(
+/// Serves `service` (`startup::http_service`) until `stop`; a client that has not sent its
+/// request headers within `header_timeout` is disconnected.
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    service: S,
     stop: CancellationToken,
     header_timeout: Duration,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -48,9 +54,10 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let svc = router
+        let svc = service
             .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
+            .map_request(move |req: axum::http::Request<Incoming>| {
+                let mut req = req.map(Body::new);
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
             });

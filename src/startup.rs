@@ -1,18 +1,21 @@
-//! Wiring: `app(state)` builds the router; `Application::build` connects the store, runs
-//! migrations, starts workers and pollers, and binds the listener (port 0 in tests).
+//! Wiring: `app(state)` builds the router and `http_service` wraps it in the request-wide
+//! layers; `Application::build` connects the store, runs migrations, starts workers and
+//! pollers, and binds the listener (port 0 in tests).
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -28,39 +31,69 @@ use crate::sync::{Engine, TargetDriver, Targets};
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// The whole HTTP surface.
+/// The routes, each with the layers that need to know its route: authentication (inside
+/// `scim::routes` and `admin`), the admin pages' hardening, and the request metrics
+/// (labelled by the matched route). The request-wide layers are in [`http_service`].
 pub fn app(state: AppState) -> Router {
-    let max_body = state.config.max_body_bytes;
-    let request_timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     Router::new()
         .merge(crate::scim::routes::router(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
-        .fallback(|| async { ScimError::not_found("no such endpoint") })
+        .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
-        .layer(middleware::from_fn(admin_security_headers))
-        // A client that dribbles its body (or anything else slow) is cut off with 408.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("handler panicked");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
-        }))
+        .with_state(state)
+}
+
+/// The whole HTTP surface: `router` inside the request-wide layers (outermost first).
+///
+/// They wrap the router once, as one typed service, rather than through `Router::layer`,
+/// which wraps every route in each layer and so costs, per layer and request, a clone of a
+/// boxed service and a boxed future (docs/performance.md, round 14, fix 28).
+pub fn http_service(
+    router: Router,
+    config: &Config,
+    engine: Arc<Engine>,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static {
+    let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+        .layer(SetRequestIdLayer::new(HeaderName::from_static(REQUEST_ID), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(REQUEST_ID)))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
-        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(REQUEST_ID)))
-        .layer(SetRequestIdLayer::new(HeaderName::from_static(REQUEST_ID), MakeRequestUuid))
-        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
+        }))
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
+        // A client that dribbles its body (or anything else slow) is cut off with 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // The admin reconcile endpoint reaches the connectors through the engine.
+        .layer(axum::Extension(engine))
+        .service(router)
+}
+
+/// No route matched: a SCIM 404, hardened like the admin pages when under `/admin`.
+async fn fallback(uri: Uri) -> Response {
+    let mut resp = ScimError::not_found("no such endpoint").into_response();
+    if uri.path().starts_with("/admin") {
+        crate::admin::harden(resp.headers_mut());
+    }
+    resp
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -102,26 +135,6 @@ async fn metrics_endpoint(State(s): State<AppState>) -> Response {
             .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
     }
-}
-
-/// Browser hardening for everything under `/admin` (the JSON API and the admin page).
-async fn admin_security_headers(req: Request, next: Next) -> Response {
-    use axum::http::HeaderValue;
-    use axum::http::header;
-    let admin = req.uri().path().starts_with("/admin");
-    let mut resp = next.run(req).await;
-    if admin {
-        let h = resp.headers_mut();
-        for (name, value) in [
-            (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ] {
-            h.insert(name, HeaderValue::from_static(value));
-        }
-    }
-    resp
 }
 
 /// Request count and latency by target, route, method and status (no ids, no emails, no
@@ -257,12 +270,12 @@ impl Application {
         }
         let addr = listener.local_addr()?;
         // The admin reconcile endpoint reaches the connectors through the engine.
-        let router = app(state.clone()).layer(axum::Extension(engine.clone()));
+        let service = http_service(app(state.clone()), &config, engine.clone());
         let stop = shutdown.clone();
         let header_timeout = Duration::from_secs(config.header_read_timeout_secs.max(1));
         let server = tokio::spawn(crate::http_server::serve(
             listener,
-            router,
+            service,
             stop,
             header_timeout,
         ));

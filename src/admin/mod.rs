@@ -53,5 +53,28 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/queue", get(api::queue))
         .route("/reconcile", post(reconcile::reconcile))
         .route_layer(from_fn_with_state(state, require_admin));
-    Router::new().nest("/admin/v1", api).merge(page::router())
+    Router::new()
+        .nest("/admin/v1", api)
+        .merge(page::router())
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Browser hardening for everything under `/admin` (the JSON API and the admin page).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    harden(resp.headers_mut());
+    resp
+}
+
+/// The headers of [`security_headers`]; also set on `/admin` paths no route matches.
+pub fn harden(headers: &mut axum::http::HeaderMap) {
+    use axum::http::HeaderValue;
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
 }

@@ -19,6 +19,7 @@ mod metrics;
 mod outbox;
 mod paging;
 mod reconcile;
+mod request_layers;
 mod security;
 mod slow_clients;
 mod user_name_lookups;
