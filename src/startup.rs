@@ -269,7 +269,6 @@ impl Application {
             )));
         }
         let addr = listener.local_addr()?;
-        // The admin reconcile endpoint reaches the connectors through the engine.
         let service = http_service(app(state.clone()), &config, engine.clone());
         let stop = shutdown.clone();
         let header_timeout = Duration::from_secs(config.header_read_timeout_secs.max(1));
