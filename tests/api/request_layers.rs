@@ -1,6 +1,6 @@
 //! The request-wide layers (`startup::http_service`) wrap every answer, matched or not: a
 //! request id (the client's own is echoed), and on `/admin` paths the browser hardening,
-//! also where no route matched.
+//! also where no route matched; a handler that panics gets an opaque SCIM 500.
 
 use serde_json::Value;
 
@@ -72,5 +72,40 @@ both!(
         }
         let body: Value = r.json().await.unwrap();
         assert_scim_error(404, &body, 404, None);
+    }
+);
+
+both!(
+    a_panicking_handler_gets_an_opaque_scim_500,
+    |b| async move {
+        use tower::ServiceExt;
+        let app = spawn_app(b).await;
+        // The request-wide layers around a router with a handler that panics.
+        let router = axum::Router::new().route(
+            "/boom",
+            axum::routing::get(|| async {
+                if std::hint::black_box(false) {
+                    return "not reached";
+                }
+                panic!("secret detail of the panic")
+            }),
+        );
+        let service = scim_bridge::startup::http_service(
+            router,
+            &app.app.state.config,
+            app.app.engine.clone(),
+        );
+        let req = axum::http::Request::get("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = service.oneshot(req).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 500);
+        assert!(resp.headers().contains_key("x-request-id"));
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_scim_error(500, &body, 500, None);
+        assert!(!body.to_string().contains("secret"), "opaque: {body}");
     }
 );
