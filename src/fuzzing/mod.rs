@@ -22,15 +22,32 @@ use crate::scim::error::ScimError;
 use crate::sync::desired::{desired_group, desired_user};
 
 /// The filter fast path ([`crate::scim::filter_sql::simple_eq`]) against the parser: when
-/// the fast path takes `text`, the parser must give the same tree. Panics otherwise.
+/// the fast path takes `text`, the parser must give the same tree, and
+/// [`crate::scim::filter_sql::simple_eq_compiles`] must say what compiling it on Users
+/// says. Panics otherwise.
 pub fn filter_fast_path_agrees(text: &str) {
+    use crate::scim::filter_sql::{FilterContext, compile_filter, simple_eq_compiles};
+    use scim_v2::filter::{AttrExp, CompValue, Filter};
     if let Some(fast) = crate::scim::filter_sql::simple_eq(text) {
         let parsed = text.parse::<scim_v2::filter::Filter>().ok();
         assert_eq!(
-            parsed,
-            Some(fast),
+            parsed.as_ref(),
+            Some(&fast),
             "filter fast path disagrees with the parser"
         );
+        if let Filter::Attr(AttrExp::Comparison(_, _, CompValue::Str(v))) = &fast {
+            let ctx = FilterContext {
+                dialect: crate::store::dialect::Dialect::Postgres,
+                resource_type: ResourceType::User,
+                enrichment_joined: false,
+                first_placeholder: 3,
+            };
+            assert_eq!(
+                simple_eq_compiles(text, v),
+                compile_filter(text, &ctx).is_ok(),
+                "simple_eq_compiles disagrees with compile_filter"
+            );
+        }
     }
 }
 

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::ResourceType;
 use super::error::ScimError;
-use super::filter_sql::{FilterContext, compile_filter, compile_sort, simple_eq};
+use super::filter_sql::{
+    FilterContext, compile_filter, compile_sort, simple_eq, simple_eq_compiles,
+};
 use super::list_body::{ListItem, ListPage, spliceable};
 use super::projection::project;
 use super::render::render;
@@ -125,16 +127,18 @@ fn wants(attr: &str, attributes: Option<&str>, excluded: Option<&str>) -> bool {
 }
 
 /// `Some(userName)` when a list is the IdPs' lookup before a create or update:
-/// `userName eq "…"` on Users, first page, no sort. userName is unique per target, so the
+/// `userName eq "…"` on Users, first page, no sort, a filter the general path accepts
+/// (one it rejects goes there, for its error). userName is unique per target, so the
 /// answer is that user or nothing, and `Store::find_user_by_user_name` reads it (sharing
 /// one query with concurrent lookups on Postgres).
 fn user_name_lookup(rt: ResourceType, p: &ListParams, start: i64, count: i64) -> Option<String> {
     if rt != ResourceType::User || start != 1 || count < 1 || p.sort_by.is_some() {
         return None;
     }
-    match simple_eq(p.filter.as_deref()?)? {
+    let filter = p.filter.as_deref()?;
+    match simple_eq(filter)? {
         Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v)))
-            if path.name.eq_ignore_ascii_case("userName") =>
+            if path.name.eq_ignore_ascii_case("userName") && simple_eq_compiles(filter, &v) =>
         {
             Some(v)
         }
@@ -158,11 +162,17 @@ impl Ctx<'_> {
             enrichment_joined: enriched,
             first_placeholder: ListQuery::first_filter_placeholder(enriched),
         };
-        let filter = p
-            .filter
-            .as_deref()
-            .map(|f| compile_filter(f, &fctx))
-            .transpose()?;
+        let lookup = user_name_lookup(rt, p, start, count);
+        // A lookup reads by userName: its filter needs no SQL (compiling it was ~3 % of a
+        // lookup's CPU, docs/performance.md round 15).
+        let filter = match lookup {
+            Some(_) => None,
+            None => p
+                .filter
+                .as_deref()
+                .map(|f| compile_filter(f, &fctx))
+                .transpose()?,
+        };
         let sort = p
             .sort_by
             .as_deref()
@@ -188,9 +198,7 @@ impl Ctx<'_> {
         };
         let with_links = wants(link_attr, p.attributes.as_deref(), p.excluded.as_deref());
         let enrichment_source = if enriched { source } else { None };
-        let (total, rows) = match user_name_lookup(rt, p, start, count) {
-            // The filter was compiled above all the same: its checks (length, U+0000, …)
-            // and errors are the general path's.
+        let (total, rows) = match lookup {
             Some(user_name) => {
                 let shape = LookupShape {
                     target: self.target.name.clone(),

@@ -303,3 +303,42 @@ fn nul_in_a_filter_value_is_invalid_filter() {
         assert_eq!(err(f, &c), ScimType::InvalidFilter, "{f}");
     }
 }
+
+/// The userName lookup skips `compile_filter` when `simple_eq_compiles` says it would
+/// succeed (`scim/list.rs`); the two must agree on every filter the fast path takes, on
+/// Users, in both dialects. (The `filter` fuzz target checks the same on its inputs.)
+#[test]
+fn simple_eq_compiles_as_compile_filter_does() {
+    let long = "a".repeat(MAX_FILTER_LEN);
+    let values = [
+        r#""jane@corp.example""#,
+        r#""""#,
+        r#""J\u00f6rg \"q\" \\""#,
+        r#""nul\u0000inside""#,
+        r#""\u0000""#,
+        "\"Jörg\"",
+        &format!("\"{long}\""),
+        &format!("\"{}\"", &long[..MAX_FILTER_LEN - 20]),
+    ];
+    let mut taken = 0;
+    for name in ["userName", "USERNAME", "externalId", "displayName", "id"] {
+        for v in values {
+            let f = format!("{name} eq {v}");
+            let Some(Filter::Attr(AttrExp::Comparison(_, _, CompValue::Str(value)))) =
+                simple_eq(&f)
+            else {
+                panic!("fast path should take {f}");
+            };
+            taken += 1;
+            for c in [pg(), lite()] {
+                assert_eq!(
+                    simple_eq_compiles(&f, &value),
+                    compile_filter(&f, &c).is_ok(),
+                    "{}",
+                    clip(&f)
+                );
+            }
+        }
+    }
+    assert_eq!(taken, 40);
+}
