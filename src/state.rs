@@ -40,7 +40,7 @@ pub struct SharedState {
     pub clock: Arc<dyn Clock>,
     /// Wakes idle sync workers after a committed write.
     pub wake: Arc<Notify>,
-    pub targets: Arc<HashMap<String, TargetInfo>>,
+    pub targets: Arc<HashMap<String, Arc<TargetInfo>>>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Failed authentications per client IP (SCIM and admin).
     pub auth_failures: Arc<crate::scim::auth::FailLimiter>,
@@ -67,12 +67,12 @@ impl AppState {
                 };
                 Some((
                     name.clone(),
-                    TargetInfo {
+                    Arc::new(TargetInfo {
                         name: name.clone(),
                         kind,
                         token_hashes: t.token_sha256.clone(),
                         enrichment_source,
-                    },
+                    }),
                 ))
             })
             .collect();

@@ -4,7 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{ConnectInfo, RawPathParams, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,9 +15,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::error::ScimError;
 use crate::state::{AppState, TargetInfo, token_matches};
 
-/// The target a request was authenticated for, inserted as a request extension.
+/// The target a request was authenticated for, inserted as a request extension. Shared,
+/// not copied: the middleware and every handler's `Extension` extractor clone it.
 #[derive(Debug, Clone)]
-pub struct AuthedTarget(pub TargetInfo);
+pub struct AuthedTarget(pub Arc<TargetInfo>);
 
 /// Extracts `Bearer <token>` from the Authorization header.
 pub fn bearer(req: &Request) -> Option<&str> {
@@ -32,15 +34,16 @@ pub fn bearer(req: &Request) -> Option<&str> {
 /// names cannot be probed.
 pub async fn require_target_token(
     State(state): State<AppState>,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<RawPathParams, RawPathParamsRejection>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, ScimError> {
+    // A name that is not UTF-8 once decoded is no target's: it fails like an unknown one.
     let target = params
-        .iter()
-        .find(|(k, _)| k == "target")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+        .as_ref()
+        .ok()
+        .and_then(|p| p.iter().find(|(k, _)| *k == "target"))
+        .map_or("", |(_, v)| v);
     let info = state.targets.get(target);
     let ok = match (info, bearer(&req)) {
         (Some(info), Some(token)) => token_matches(token, &info.token_hashes),

@@ -300,6 +300,22 @@ both!(targets_are_isolated_and_tokens_rotate, |b| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The target segment is percent-decoded (`t%31` is t1); one that does not decode to
+    // UTF-8 names no target: 401 with a SCIM body, not the router's plain-text 400.
+    for (segment, want) in [("t%31", 200), ("%FF", 401)] {
+        let r = app
+            .client
+            .get(app.url(segment, "/Users"))
+            .bearer_auth(&app.tokens["t1"])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{segment}");
+        if want == 401 {
+            let body: Value = r.json().await.unwrap();
+            assert_scim_error(401, &body, 401, None);
+        }
+    }
 });
 
 both!(etags_and_if_match, |b| async move {
