@@ -300,10 +300,6 @@ pub async fn not_implemented() -> ScimError {
     )
 }
 
-pub async fn not_found() -> ScimError {
-    ScimError::not_found("no such endpoint")
-}
-
 pub async fn method_not_allowed() -> ScimError {
     ScimError::status(
         StatusCode::METHOD_NOT_ALLOWED,
