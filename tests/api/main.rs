@@ -15,6 +15,7 @@ mod errors;
 mod gauge_counts;
 mod groups;
 mod list_bodies;
+mod logs;
 mod metrics;
 mod outbox;
 mod paging;
