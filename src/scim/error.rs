@@ -1,8 +1,10 @@
 //! The SCIM boundary's one error type. Every 4xx/5xx leaves as an RFC 7644 §3.12 error body
 //! (`schemas`, `status` as a string, `scimType`, `detail`) with `application/scim+json`.
-//! A 500 is opaque to the client and logged once, here.
+//! A 500 is opaque to the client and logged once, at the boundary: the response carries a
+//! [`ServerFailure`], which the request metrics layer (`startup::track_metrics`) logs with
+//! the request's method, path and id.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -147,7 +149,6 @@ impl IntoResponse for ScimError {
                 detail,
             } => error_response(status, scim_type, &detail),
             ScimError::Unavailable(msg) => {
-                tracing::warn!(error = %msg, "database unavailable");
                 let mut r = error_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     None,
@@ -155,16 +156,48 @@ impl IntoResponse for ScimError {
                 );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r.extensions_mut().insert(ServerFailure {
+                    unavailable: true,
+                    cause: msg,
+                });
                 r
             }
             ScimError::Internal(err) => {
-                tracing::error!(error = ?err, "internal error");
-                error_response(
+                let mut r = error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     None,
                     "internal server error",
-                )
+                );
+                r.extensions_mut().insert(ServerFailure {
+                    unavailable: false,
+                    cause: format!("{err:?}"),
+                });
+                r
             }
+        }
+    }
+}
+
+/// Why a request failed on the server's side (503 or 500), for the log only: set on the
+/// response by [`ScimError::into_response`], taken off and logged by the boundary, where
+/// the request is known. Errors are logged there, not in a span around every request: a
+/// span costs every request ~10 % of a lookup's CPU (docs/performance.md, round 16).
+#[derive(Debug, Clone)]
+pub struct ServerFailure {
+    /// The database was unreachable (503, a warning), else an internal error (500).
+    pub unavailable: bool,
+    /// The error and its causes (`{:?}` of the `anyhow` chain).
+    pub cause: String,
+}
+
+impl ServerFailure {
+    /// Logs the failure once, with the request it answered.
+    pub fn log(&self, method: &Method, path: &str, request_id: &str) {
+        let cause = &self.cause;
+        if self.unavailable {
+            tracing::warn!(%method, %path, %request_id, error = %cause, "database unavailable");
+        } else {
+            tracing::error!(%method, %path, %request_id, error = %cause, "internal error");
         }
     }
 }

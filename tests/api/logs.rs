@@ -1,9 +1,46 @@
-//! What `scim-bridge serve` writes to its log when stderr is a file, as under systemd,
-//! Kubernetes or `2> file`: plain lines, no terminal escape codes.
+//! What the bridge logs: plain lines when stderr is a file (systemd, Kubernetes, `2> file`),
+//! and a server-side failure once, with the request it answered. Also the log capture the
+//! other tests use ([`log_buffer`]).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::both;
+use crate::helpers::*;
+
+/// Log lines of the whole test process (a global subscriber, installed once).
+pub fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+    static BUF: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || BufWriter(w.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(sub);
+        buf
+    })
+    .clone()
+}
+
+struct BufWriter(Arc<Mutex<Vec<u8>>>);
+impl Write for BufWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 
@@ -90,3 +127,69 @@ fn json_logs_are_one_object_per_line() {
         "{startup}"
     );
 }
+
+both!(
+    a_server_failure_is_logged_once_with_its_request,
+    |b| async move {
+        let logs = log_buffer();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = match b {
+            Backend::Postgres => fresh_pg_database().await,
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("bridge.db").display()),
+        };
+        let mut s = Spawn::new(b);
+        s.database_url = Some(url.clone());
+        let app = spawn_with(s).await;
+        // The store's table gone under the running bridge: every read is an internal error.
+        match b {
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+                sqlx::raw_sql("DROP TABLE scim_resources CASCADE")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+                sqlx::raw_sql("DROP TABLE scim_resources")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            }
+        }
+        .expect("drop the table");
+
+        let id = format!("req-{}", uuid::Uuid::new_v4().simple());
+        let path = "/scim/v2/t1/Users/00000000-0000-0000-0000-000000000001";
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&app.tokens["t1"])
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: Value = r.json().await.expect("json");
+        assert_scim_error(500, &body, 500, None);
+        assert_eq!(body["detail"], "internal server error", "opaque: {body}");
+
+        let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+        // The event's own fields, after its message (the capture also prints the
+        // debug-level span in front of it, which the default filter does not).
+        let lines: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once(" internal error ").map(|(_, fields)| fields))
+            .filter(|fields| fields.contains(&format!("request_id={id}")))
+            .collect();
+        let about_it: Vec<&str> = text.lines().filter(|l| l.contains(&id)).collect();
+        assert_eq!(lines.len(), 1, "logged once: {about_it:#?}");
+        assert!(
+            lines[0].contains("method=GET")
+                && lines[0].contains(&format!("path={path}"))
+                && lines[0].contains("scim_resources"),
+            "{}",
+            lines[0]
+        );
+    }
+);

@@ -2,15 +2,13 @@
 //! failed authentications are rate limited per IP, `/admin` carries browser hardening
 //! headers, and no secret ever shows up in logs, error bodies, metrics or mapping rows.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
 use crate::delivery::{active_patch, carbon_black_toml, contrast_toml, converged, user_body};
 use crate::helpers::*;
+use crate::logs::log_buffer;
 use scim_bridge::sim::carbon_black::{CarbonBlackSim, CarbonBlackSimConfig};
 use scim_bridge::sim::contrast::{ContrastSim, ContrastSimConfig};
 
@@ -191,34 +189,6 @@ both!(failed_authentications_are_limited_per_ip, |b| async move {
     let (st, _) = app.scim_json(Method::GET, "t1", "/Users", None).await;
     assert_eq!(st, 200);
 });
-
-/// Log lines of the whole test process (a global subscriber, installed once).
-fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
-    static BUF: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let w = buf.clone();
-        let sub = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || BufWriter(w.clone()))
-            .finish();
-        let _ = tracing::subscriber::set_global_default(sub);
-        buf
-    })
-    .clone()
-}
-
-struct BufWriter(Arc<Mutex<Vec<u8>>>);
-impl Write for BufWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 both!(
     no_secret_in_logs_errors_metrics_or_mappings,
