@@ -152,8 +152,9 @@ ADMIN_SHA="$(printf %s "cmp-admin-$RUN_ID-$RANDOM$RANDOM" | sha256sum | cut -d' 
 export BENCH_DIR BENCH_TOKEN="$TOKEN" BENCH_USERS="$USERS"
 
 # The bridge's environment: the generated config is the truth, so no DATABASE_URL and no
-# SCIM_BRIDGE_* (env overrides the file).
-UNSET=(-u DATABASE_URL)
+# SCIM_BRIDGE_* (env overrides the file); no RUST_LOG: the default log filter, as operators
+# run it.
+UNSET=(-u DATABASE_URL -u RUST_LOG)
 while IFS= read -r v; do UNSET+=(-u "$v"); done < <(compgen -e | grep '^SCIM_BRIDGE_' || true)
 
 # ---------------------------------------------------------------- vendor simulator (as bench/run.sh; sync is off)
@@ -181,7 +182,7 @@ username = "bridge@example.com"
 service_key = "svc-key"
 api_key = "api-key"
 EOF
-  env "${UNSET[@]}" RUST_LOG=warn "$BIN" serve --config "$WORK/$name.toml" >>"$WORK/$name.log" 2>&1 &
+  env "${UNSET[@]}" "$BIN" serve --config "$WORK/$name.toml" >>"$WORK/$name.log" 2>&1 &
   local pid=$!; PIDS+=("$pid")
   printf -v "PID_$name" %s "$pid"
   printf -v "URL_$name" %s "http://127.0.0.1:$port"

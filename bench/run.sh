@@ -133,7 +133,8 @@ service_key = "svc-key"
 api_key = "api-key"
 EOF
   # The generated config is the truth: CI exports DATABASE_URL, which would override it.
-  env -u DATABASE_URL RUST_LOG=warn "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
+  # The log filter is the default one an operator gets (its per-request span included).
+  env -u DATABASE_URL -u RUST_LOG "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
   BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
   BRIDGE="http://127.0.0.1:$port"
   if ! wait_http "$BRIDGE/readyz" "$BRIDGE_PID"; then

@@ -41,7 +41,7 @@ service_key = "svc-key"
 api_key = "api-key"
 EOT
   local threads=(); [ "$2" != 0 ] && threads=(TOKIO_WORKER_THREADS="$2")
-  env -u DATABASE_URL "${threads[@]}" RUST_LOG=warn "$BIN" serve --config "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
+  env -u DATABASE_URL -u RUST_LOG "${threads[@]}" "$BIN" serve --config "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
   PID_OUT=$!; PIDS+=("$PID_OUT")
   for _ in $(seq 1 200); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && { URL_OUT="http://127.0.0.1:$port"; return; }
