@@ -34,7 +34,7 @@ pub fn init_logging_default(format: LogFormat, default_filter: &str) {
 
 /// Text logs are coloured only on a terminal, and not when `NO_COLOR` is set to anything
 /// but the empty string (no-color.org). Written to a file, a pipe or a journal, escape codes
-/// would garble the lines (and styling every span's fields cost ~2 % of a lookup's CPU,
+/// would garble the lines (and styling every span's fields cost 2 % of a lookup's samples,
 /// docs/performance.md, round 16).
 fn colours_wanted(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())

@@ -181,7 +181,7 @@ impl IntoResponse for ScimError {
 /// Why a request failed on the server's side (503 or 500), for the log only: set on the
 /// response by [`ScimError::into_response`], taken off and logged by the boundary, where
 /// the request is known. Errors are logged there, not in a span around every request: a
-/// span costs every request ~10 % of a lookup's CPU (docs/performance.md, round 16).
+/// span cost every lookup 3–9 % more CPU (docs/performance.md, round 16).
 #[derive(Debug, Clone)]
 pub struct ServerFailure {
     /// The database was unreachable (503, a warning), else an internal error (500).
