@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+use crate::helpers::{BIN, spawn_to_files};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -209,18 +209,7 @@ fn readme_config_example_passes_config_check() {
 
 /// Runs scim-bridge with stdout in a file (no pipe to fill), killed after `limit`.
 fn run_bounded(args: &[&str], dir: &Path, limit: Duration) -> (bool, String, String) {
-    let out_path = dir.join("stdout.txt");
-    let err_path = dir.join("stderr.txt");
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::from(
-            std::fs::File::create(&out_path).expect("stdout file"),
-        ))
-        .stderr(Stdio::from(
-            std::fs::File::create(&err_path).expect("stderr file"),
-        ))
-        .spawn()
-        .expect("spawn scim-bridge");
+    let (mut child, out_path, err_path) = spawn_to_files(Command::new(BIN).args(args), dir);
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {

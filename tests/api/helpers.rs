@@ -2,6 +2,8 @@
 //! database (Postgres from DATABASE_URL or testcontainers; SQLite in a temp dir).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use reqwest::{Client, Method, Response};
@@ -17,6 +19,24 @@ use tokio::sync::OnceCell;
 pub enum Backend {
     Postgres,
     Sqlite,
+}
+
+/// The `scim-bridge` binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+
+/// Starts `cmd` with stdout and stderr in `dir/stdout.txt` and `dir/stderr.txt` (files, not
+/// pipes, so a process that writes a lot never blocks on a full pipe): the child and the
+/// two paths.
+pub fn spawn_to_files(cmd: &mut Command, dir: &Path) -> (Child, PathBuf, PathBuf) {
+    let out_path = dir.join("stdout.txt");
+    let err_path = dir.join("stderr.txt");
+    let file = |p: &Path| Stdio::from(std::fs::File::create(p).expect("output file"));
+    let child = cmd
+        .stdout(file(&out_path))
+        .stderr(file(&err_path))
+        .spawn()
+        .expect("spawn scim-bridge");
+    (child, out_path, err_path)
 }
 
 pub struct TestApp {

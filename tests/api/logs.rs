@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,8 +42,6 @@ impl Write for BufWriter {
     }
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
-
 /// Starts `serve` on an SQLite file with stderr in a file, waits for its startup line on
 /// stdout, stops it and returns what it logged.
 fn startup_log(dir: &Path, extra_args: &[&str]) -> String {
@@ -57,23 +55,16 @@ fn startup_log(dir: &Path, extra_args: &[&str]) -> String {
         ),
     )
     .expect("write config");
-    let out_path = dir.join("stdout.txt");
-    let err_path = dir.join("stderr.txt");
     let config_arg = config.display().to_string();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config", &config_arg])
-        .args(extra_args)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::from(
-            std::fs::File::create(&out_path).expect("stdout file"),
-        ))
-        .stderr(Stdio::from(
-            std::fs::File::create(&err_path).expect("stderr file"),
-        ))
-        .spawn()
-        .expect("spawn scim-bridge");
+    let (mut child, out_path, err_path) = spawn_to_files(
+        Command::new(BIN)
+            .args(["serve", "--config", &config_arg])
+            .args(extra_args)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("DATABASE_URL"),
+        dir,
+    );
     let start = Instant::now();
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     while !read(&out_path).contains("listening on") {
