@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use axum::http::{HeaderName, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::FutureExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceBuilder};
@@ -76,7 +78,7 @@ pub fn http_service(
             }),
         )
         .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("handler panicked");
+            tracing::error!("panicked outside the routes");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
         }))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
@@ -142,8 +144,9 @@ async fn metrics_endpoint(State(s): State<AppState>) -> Response {
 
 /// Request count and latency by target, route, method and status (no ids, no emails, no
 /// client-chosen values in labels: `request_metrics`); and the one log line of a request
-/// that failed on the server's side ([`ServerFailure`]), with its method, path and id.
-async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// that failed on the server's side ([`ServerFailure`], a panic included), with its method,
+/// path and id. Public so that tests can put it around a route of their own.
+pub async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().cloned();
     // A configured target's name only: the path segment itself is the client's to choose.
     // Decoded as the router decodes it (`t%31` is served as `t1`, so it is counted as `t1`).
@@ -167,7 +170,13 @@ async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) -> R
     let uri = req.uri().clone();
     let request_id = req.headers().get(REQUEST_ID).cloned();
     let start = std::time::Instant::now();
-    let mut resp = next.run(req).await;
+    // A panicking handler is answered here, inside the metrics, so that it is counted as the
+    // 500 it is and logged with its request; the outer `CatchPanicLayer` is the backstop for
+    // a panic in the request-wide layers.
+    let mut resp = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(resp) => resp,
+        Err(payload) => ServerFailure::panicked(payload),
+    };
     s.request_metrics
         .record(&labels, resp.status(), start.elapsed());
     if let Some(failure) = resp.extensions_mut().remove::<ServerFailure>() {

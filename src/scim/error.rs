@@ -191,6 +191,26 @@ pub struct ServerFailure {
 }
 
 impl ServerFailure {
+    /// The opaque SCIM 500 for a handler that panicked, carrying the panic's message for
+    /// the log (the payload of `panic!` with a message is a `&str` or a `String`).
+    pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> Response {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        let mut r = error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "internal server error",
+        );
+        r.extensions_mut().insert(ServerFailure {
+            unavailable: false,
+            cause: format!("handler panicked: {msg}"),
+        });
+        r
+    }
+
     /// Logs the failure once, with the request it answered.
     pub fn log(&self, method: &Method, path: &str, request_id: &str) {
         let cause = &self.cause;

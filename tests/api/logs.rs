@@ -184,3 +184,76 @@ both!(
         );
     }
 );
+
+/// A handler that panics is answered with an opaque SCIM 500 by the real request stack,
+/// counted in the request metrics as that 500, and logged once with its request (before,
+/// the outer `CatchPanicLayer` answered it: uncounted, and logged without the request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_counted_and_logged_once_with_its_request() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("boom-7c1f")
+    }
+
+    let logs = log_buffer();
+    let app = spawn_app(Backend::Sqlite).await;
+    let state = app.app.state.clone();
+    // The bridge's own layers around a route that panics (no real route panics on input).
+    let router = axum::Router::new()
+        .route("/scim/v2/{target}/Boom", get(boom))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            scim_bridge::startup::track_metrics,
+        ))
+        .with_state(state.clone());
+    let service = scim_bridge::startup::http_service(router, &state.config, app.app.engine.clone());
+
+    let id = format!("req-{}", uuid::Uuid::new_v4().simple());
+    let req = axum::http::Request::get("/scim/v2/t1/Boom")
+        .header("x-request-id", &id)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let resp = service.oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(resp.headers()["x-request-id"], id.as_str());
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_scim_error(500, &body, 500, None);
+    assert_eq!(body["detail"], "internal server error", "opaque: {body}");
+
+    let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+    let about_it: Vec<&str> = text.lines().filter(|l| l.contains(&id)).collect();
+    let lines: Vec<&str> = about_it
+        .iter()
+        .filter_map(|l| l.split_once(" internal error ").map(|(_, fields)| fields))
+        .collect();
+    assert_eq!(lines.len(), 1, "logged once: {about_it:#?}");
+    assert!(
+        lines[0].contains("method=GET")
+            && lines[0].contains("path=/scim/v2/t1/Boom")
+            && lines[0].contains("handler panicked: boom-7c1f"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        !text.contains("panicked outside the routes"),
+        "answered inside the routes"
+    );
+
+    let metrics = app.metrics_text().await;
+    let labels = [
+        ("target", "t1"),
+        ("route", "/scim/v2/{target}/Boom"),
+        ("method", "GET"),
+        ("status", "500"),
+    ];
+    assert_eq!(
+        crate::metrics::sample(&metrics, "scim_bridge_scim_requests_total", &labels),
+        Some(1.0),
+        "counted as a 500"
+    );
+}

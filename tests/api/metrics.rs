@@ -74,7 +74,7 @@ async fn metrics_show_requests_queue_vendor_calls_and_mappings_without_secrets()
 }
 
 /// The value of the series `name` with these labels (and no others) in a Prometheus text page.
-fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     body.lines().find_map(|l| {
         let (series, value) = l.rsplit_once(' ')?;
         let inside = series
