@@ -22,6 +22,7 @@
 # Needs valgrind, psql, python3, curl. Env: PG_URL, CARGO_TARGET_DIR. Everything listens on
 # 127.0.0.1; the database is dropped at the end. Exits non-zero on any failed lookup.
 set -euo pipefail
+shopt -s inherit_errexit   # measure runs in $(…): a failed lookup must stop the script
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BENCH_DIR="$ROOT/bench"
@@ -79,7 +80,10 @@ measure() {
   local out="$WORK/callgrind.$2.out" vpid
   env -u DATABASE_URL -u RUST_LOG valgrind --tool=callgrind --instr-atstart=no \
     --callgrind-out-file="$out" "$1" serve --config "$WORK/instr.toml" >"$WORK/valgrind.log" 2>&1 &
-  vpid=$!; PIDS+=("$vpid")
+  vpid=$!
+  # measure runs in a command substitution, a subshell: the script's cleanup does not see
+  # this pid, so a failed lookup must not leave the bridge running.
+  trap "kill -9 $vpid 2>/dev/null || true" EXIT   # expanded now: vpid is local
   for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
     kill -0 "$vpid" 2>/dev/null || break
