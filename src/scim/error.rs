@@ -162,18 +162,7 @@ impl IntoResponse for ScimError {
                 });
                 r
             }
-            ScimError::Internal(err) => {
-                let mut r = error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    None,
-                    "internal server error",
-                );
-                r.extensions_mut().insert(ServerFailure {
-                    unavailable: false,
-                    cause: format!("{err:?}"),
-                });
-                r
-            }
+            ScimError::Internal(err) => ServerFailure::internal(format!("{err:?}")),
         }
     }
 }
@@ -199,6 +188,11 @@ impl ServerFailure {
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("a panic without a message");
+        Self::internal(format!("handler panicked: {msg}"))
+    }
+
+    /// The opaque SCIM 500, carrying its cause for the log.
+    fn internal(cause: String) -> Response {
         let mut r = error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             None,
@@ -206,7 +200,7 @@ impl ServerFailure {
         );
         r.extensions_mut().insert(ServerFailure {
             unavailable: false,
-            cause: format!("handler panicked: {msg}"),
+            cause,
         });
         r
     }
