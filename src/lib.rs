@@ -10,6 +10,7 @@ pub mod demo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http_server;
+pub mod request_id;
 pub mod request_metrics;
 pub mod scim;
 pub mod sim;

@@ -25,13 +25,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, TargetKind};
+use crate::request_id::HEADER as REQUEST_ID;
 use crate::request_metrics::{RequestLabels, method_label};
 use crate::scim::error::{ScimError, ServerFailure, error_response};
 use crate::state::AppState;
 use crate::store::{PoolOptions, Store};
 use crate::sync::{Engine, TargetDriver, Targets};
-
-const REQUEST_ID: &str = "x-request-id";
 
 /// The routes, each with the layers that need to know its route: authentication (inside
 /// `scim::routes` and `admin`), the admin pages' hardening, and the request metrics

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AdminActor;
+use crate::request_id::RequestId;
 use crate::scim::error::ScimError;
 use crate::state::AppState;
 use crate::store::mappings::MappingFilter;
@@ -84,6 +85,7 @@ pub struct RetryBody {
 pub async fn retry(
     State(s): State<AppState>,
     Extension(actor): Extension<AdminActor>,
+    request_id: RequestId,
     Json(b): Json<RetryBody>,
 ) -> Result<Json<Value>, ScimError> {
     let now = s.clock.now_ms();
@@ -91,7 +93,7 @@ pub async fn retry(
         .store
         .retry_mappings(b.target.as_deref(), b.resource_id.as_deref(), &actor.0, now)
         .await?;
-    tracing::info!(actor = %actor.0, target = ?b.target, resource = ?b.resource_id, retried = n, "admin retry");
+    tracing::info!(actor = %actor.0, %request_id, target = ?b.target, resource = ?b.resource_id, retried = n, "admin retry");
     s.wake.notify_waiters();
     Ok(Json(json!({"retried": n})))
 }

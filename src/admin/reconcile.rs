@@ -7,6 +7,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::AdminActor;
+use crate::request_id::RequestId;
 use crate::scim::error::ScimError;
 use crate::state::AppState;
 use crate::sync::Engine;
@@ -28,6 +29,7 @@ pub async fn reconcile(
     State(s): State<AppState>,
     Extension(actor): Extension<AdminActor>,
     Extension(engine): Extension<Arc<Engine>>,
+    request_id: RequestId,
     Json(b): Json<ReconcileBody>,
 ) -> Result<Json<Report>, ScimError> {
     let Some(rt) = engine.targets.get(&b.target) else {
@@ -38,7 +40,7 @@ pub async fn reconcile(
     };
     let apply = !b.dry_run;
     if apply {
-        tracing::info!(actor = %actor.0, target = %b.target, "admin reconcile apply requested");
+        tracing::info!(actor = %actor.0, %request_id, target = %b.target, "admin reconcile apply requested");
     }
     let report = run(&s.store, &b.target, rt, s.clock.as_ref(), apply, &actor.0)
         .await
@@ -50,7 +52,7 @@ pub async fn reconcile(
             }
         })?;
     if apply {
-        tracing::info!(actor = %actor.0, target = %b.target, drifts = report.drifts.len(), repairs_queued = report.repairs_queued, "admin reconcile applied");
+        tracing::info!(actor = %actor.0, %request_id, target = %b.target, drifts = report.drifts.len(), repairs_queued = report.repairs_queued, "admin reconcile applied");
         s.wake.notify_waiters();
     }
     Ok(Json(report))

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::request_id::RequestId;
 use crate::state::{AppState, token_matches};
 
 mod html;
@@ -76,11 +77,15 @@ struct LoginForm {
     token: String,
 }
 
-async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    request_id: RequestId,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let token = f.token.trim().to_string();
     if !token_matches(&token, &s.config.admin_token_sha256) {
         metrics::counter!("scim_bridge_auth_failures_total").increment(1);
-        tracing::warn!("admin page: login with a wrong token");
+        tracing::warn!(%request_id, "admin page: login with a wrong token");
         return page(
             StatusCode::UNAUTHORIZED,
             views::login(Some("That is not an admin token of this server.")),
@@ -95,7 +100,7 @@ async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response 
         "{COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict{}",
         if secure { "; Secure" } else { "" }
     );
-    tracing::info!(actor = %actor(&token), "admin page: logged in");
+    tracing::info!(actor = %actor(&token), %request_id, "admin page: logged in");
     let mut r = Redirect::to("/admin").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -185,6 +190,7 @@ struct RetryForm {
 async fn retry(
     State(s): State<AppState>,
     headers: HeaderMap,
+    request_id: RequestId,
     Form(f): Form<RetryForm>,
 ) -> Response {
     let Some(token) = session(&s, &headers) else {
@@ -206,7 +212,7 @@ async fn retry(
         .await
     {
         Ok(n) => {
-            tracing::info!(actor = %who, target = ?target, resource = ?id, retried = n, "admin retry");
+            tracing::info!(actor = %who, %request_id, target = ?target, resource = ?id, retried = n, "admin retry");
             s.wake.notify_waiters();
             let back = match (&target, &id) {
                 (Some(t), Some(i)) => format!("/admin/resource/{}/{}", html::url(t), html::url(i)),

@@ -1,0 +1,39 @@
+//! The request id: `x-request-id` as the client sent it, or the UUID `startup::http_service`
+//! set, and echoed on the response. A log line about a request carries it, so an admin
+//! holding a response can find the lines it caused.
+
+use std::convert::Infallible;
+use std::fmt;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+/// The header that carries it, both ways.
+pub const HEADER: &str = "x-request-id";
+
+/// A request's id, `-` when it has none (a router run without `http_service`'s layers).
+/// An extractor that cannot fail.
+#[derive(Debug, Clone)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let id = headers.get(HEADER).and_then(|v| v.to_str().ok());
+        Self(id.unwrap_or("-").to_owned())
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::of(&parts.headers))
+    }
+}
