@@ -13,6 +13,7 @@
 # Prints one table. Exits non-zero when a workload had errors (non-2xx, socket errors) or a
 # step failed. Everything listens on 127.0.0.1 only; all loops are bounded.
 set -euo pipefail
+shopt -s inherit_errexit   # a failing command inside $(…) stops it too (new_pg_db's CREATE DATABASE)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="$ROOT/bench"
@@ -41,8 +42,9 @@ while [ $# -gt 0 ]; do
 done
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
-FAILED=0
-fail() { log "FAIL: $*"; FAILED=1; }
+# A failure is written down, not kept in a variable: fail also runs inside $(…) (run_pgbench),
+# a subshell whose variables are lost.
+fail() { log "FAIL: $*"; echo "$*" >>"$WORK/failures"; }
 
 # ---------------------------------------------------------------- tools (idempotent)
 need_apt=()
@@ -347,4 +349,6 @@ echo
 echo "scim-bridge bench ($MODE) — $(date -u +%FT%TZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(psql "$PG_URL/postgres" -qAtc 'SHOW server_version' | cut -d' ' -f1) Postgres (sslmode=$PG_SSLMODE), load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ratio = bridge req/s ÷ pgbench tps of the same SQL shape at the same concurrency (delivery: accepted vendor calls/s ÷ limit)"
 column -t -s $'\t' "$TABLE"
-if [ "$FAILED" != 0 ]; then echo "bench: some workloads FAILED (see log above)" >&2; exit 1; fi
+if [ -s "$WORK/failures" ]; then
+  echo "bench: $(wc -l <"$WORK/failures") step(s) FAILED (see log above):" >&2; cat "$WORK/failures" >&2; exit 1
+fi
