@@ -51,7 +51,7 @@ pub struct TestApp {
 static PG_ADMIN_URL: OnceCell<String> = OnceCell::const_new();
 
 /// The Postgres server tests create their databases on.
-async fn pg_admin_url() -> String {
+pub async fn pg_admin_url() -> String {
     PG_ADMIN_URL
         .get_or_init(|| async {
             if let Ok(url) = std::env::var("DATABASE_URL")

@@ -19,6 +19,7 @@ mod logs;
 mod metrics;
 mod outbox;
 mod paging;
+mod postgres_sockets;
 mod reconcile;
 mod request_layers;
 mod security;
