@@ -1,11 +1,14 @@
 //! The request id: `x-request-id` as the client sent it, or the UUID `startup::http_service`
 //! set, and echoed on the response. A log line about a request carries it, so an admin
 //! holding a response can find the lines it caused.
+//!
+//! A client's id is kept only when it is plain ([`drop_unless_plain`]): a text log line
+//! prints it as sent, and one with spaces could forge fields (`x actor=admin-token:…`).
 
 use std::convert::Infallible;
 use std::fmt;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
@@ -36,4 +39,22 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
         Ok(Self::of(&parts.headers))
     }
+}
+
+/// Removes the client's id unless it is 1–128 of `A–Z a–z 0–9 - _ . :` (UUIDs, W3C trace
+/// ids, most gateways' ids), so that `SetRequestIdLayer` gives the request a UUID instead.
+pub fn drop_unless_plain(mut req: Request) -> Request {
+    let plain = |v: &[u8]| {
+        (1..=128).contains(&v.len())
+            && v.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    };
+    if req
+        .headers()
+        .get(HEADER)
+        .is_some_and(|v| !plain(v.as_bytes()))
+    {
+        req.headers_mut().remove(HEADER);
+    }
+    req
 }

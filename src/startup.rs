@@ -65,6 +65,7 @@ pub fn http_service(
     ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+        .map_request(crate::request_id::drop_unless_plain)
         .layer(SetRequestIdLayer::new(HeaderName::from_static(REQUEST_ID), MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(HeaderName::from_static(REQUEST_ID)))
         .layer(

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_page;
+mod audit_logs;
 mod case_folding;
 mod chaos;
 mod conformance;
