@@ -9,11 +9,12 @@ use std::convert::Infallible;
 use std::fmt;
 
 use axum::extract::{FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 
-/// The header that carries it, both ways.
-pub const HEADER: &str = "x-request-id";
+/// The header that carries it, both ways. A lookup by a `HeaderName` skips parsing the
+/// name, which a `&str` costs on every request.
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A request's id, `-` when it has none (a router run without `http_service`'s layers).
 /// An extractor that cannot fail.
@@ -22,7 +23,7 @@ pub struct RequestId(String);
 
 impl RequestId {
     pub fn of(headers: &HeaderMap) -> Self {
-        let id = headers.get(HEADER).and_then(|v| v.to_str().ok());
+        let id = headers.get(&HEADER).and_then(|v| v.to_str().ok());
         Self(id.unwrap_or("-").to_owned())
     }
 }
@@ -51,10 +52,10 @@ pub fn drop_unless_plain(mut req: Request) -> Request {
     };
     if req
         .headers()
-        .get(HEADER)
+        .get(&HEADER)
         .is_some_and(|v| !plain(v.as_bytes()))
     {
-        req.headers_mut().remove(HEADER);
+        req.headers_mut().remove(&HEADER);
     }
     req
 }
