@@ -10,7 +10,7 @@ use std::fmt;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header that carries it, both ways. A lookup by a `HeaderName` skips parsing the
 /// name, which a `&str` costs on every request.
@@ -23,9 +23,13 @@ pub struct RequestId(String);
 
 impl RequestId {
     pub fn of(headers: &HeaderMap) -> Self {
-        let id = headers.get(&HEADER).and_then(|v| v.to_str().ok());
-        Self(id.unwrap_or("-").to_owned())
+        Self(text(headers.get(&HEADER)).to_owned())
     }
+}
+
+/// The id as a log line prints it: `-` when there is none.
+pub fn text(value: Option<&HeaderValue>) -> &str {
+    value.and_then(|v| v.to_str().ok()).unwrap_or("-")
 }
 
 impl fmt::Display for RequestId {

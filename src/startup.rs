@@ -73,7 +73,7 @@ pub fn http_service(
             // default filter (round 16); server-side failures are logged with the request's
             // method, path and id by `track_metrics` instead.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                let id = crate::request_id::text(req.headers().get(&REQUEST_ID));
                 tracing::debug_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
@@ -180,8 +180,11 @@ pub async fn track_metrics(State(s): State<AppState>, req: Request, next: Next) 
     s.request_metrics
         .record(&labels, resp.status(), start.elapsed());
     if let Some(failure) = resp.extensions_mut().remove::<ServerFailure>() {
-        let id = request_id.as_ref().and_then(|v| v.to_str().ok());
-        failure.log(&method, uri.path(), id.unwrap_or("-"));
+        failure.log(
+            &method,
+            uri.path(),
+            crate::request_id::text(request_id.as_ref()),
+        );
     }
     resp
 }
