@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -102,6 +103,12 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let token = CancellationToken::new();
     let stop = token.clone().cancelled_owned();
+    // Nagle off, as on the bridge's own listener (`http_server.rs`): axum 0.8 leaves it on.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!(error = %e, "simulator: TCP_NODELAY not set");
+        }
+    });
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router)
             .with_graceful_shutdown(stop)
