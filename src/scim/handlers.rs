@@ -12,7 +12,7 @@ use super::error::{SCIM_CONTENT_TYPE, ScimError};
 use super::list::ListParams;
 use super::list_body::ListPage;
 use super::render::{BaseUrl, target_base};
-use super::service::{Ctx, Rendered};
+use super::service::{Ctx, Rendered, Shown};
 use super::{ResourceType, discovery};
 use crate::state::AppState;
 
@@ -39,6 +39,22 @@ fn list_response(c: &Ctx<'_>, page: &ListPage) -> Result<Response, ScimError> {
     Ok(scim_text(StatusCode::OK, body))
 }
 
+/// Adds the resource's version as its `ETag`.
+fn with_etag(mut r: Response, version: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+/// A single GET's answer.
+fn shown(s: Shown) -> Response {
+    match s {
+        Shown::Tree(rendered) => with_resource(StatusCode::OK, rendered),
+        Shown::Text { body, version } => with_etag(scim_text(StatusCode::OK, body), version),
+    }
+}
+
 fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
     let location = rendered
         .body
@@ -46,10 +62,10 @@ fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
         .and_then(|m| m.get("location"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let mut r = scim_json(status, &Value::Object(rendered.body));
-    if let Ok(v) = HeaderValue::from_str(&etag(rendered.version)) {
-        r.headers_mut().insert(header::ETAG, v);
-    }
+    let mut r = with_etag(
+        scim_json(status, &Value::Object(rendered.body)),
+        rendered.version,
+    );
     if status == StatusCode::CREATED
         && let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok())
     {
@@ -114,7 +130,7 @@ macro_rules! resource_handlers {
             let r = ctx(&s, &t, &base)
                 .get($rt, &id, p.attributes.as_deref(), p.excluded.as_deref())
                 .await?;
-            Ok(with_resource(StatusCode::OK, r))
+            Ok(shown(r))
         }
         pub async fn $put(
             State(s): State<AppState>,

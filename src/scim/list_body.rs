@@ -1,4 +1,4 @@
-//! The body of a list answer (`ListResponse`), written as JSON text.
+//! The body of a list answer (`ListResponse`) or of a single GET, written as JSON text.
 //!
 //! A resource whose stored JSON needs no change is spliced in as stored, not parsed into a
 //! tree and serialized again: `{"id":…,` then the stored object's members, the membership,
@@ -122,6 +122,14 @@ fn write_spliced(out: &mut Vec<u8>, r: &ListedResource, base: &str) -> serde_jso
     serde_json::to_writer(&mut *out, &meta)?;
     out.push(b'}');
     Ok(())
+}
+
+/// One resource as JSON text, written from its stored JSON (for a single GET; `spliceable`
+/// must hold).
+pub fn resource_json(r: &ListedResource, base: &str) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(r.data.get().len() + 256);
+    write_spliced(&mut out, r, base)?;
+    Ok(out)
 }
 
 impl ListPage {

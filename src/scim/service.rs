@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::ResourceType;
 use super::canonical::canonicalize;
 use super::error::ScimError;
+use super::list_body::{resource_json, spliceable};
 use super::patch::{apply_patch, parse_patch};
 use super::projection::project;
 use super::render::{Links, render};
@@ -25,6 +26,13 @@ pub struct Ctx<'a> {
 pub struct Rendered {
     pub body: Map<String, Value>,
     pub version: i64,
+}
+
+/// A single GET's answer: a rendered tree, or JSON text written from the stored JSON as
+/// stored (`list_body::spliceable`), as pages write theirs.
+pub enum Shown {
+    Tree(Rendered),
+    Text { body: Vec<u8>, version: i64 },
 }
 
 impl From<StoreError> for ScimError {
@@ -130,24 +138,18 @@ impl Ctx<'_> {
         Ok(m.remove(&r.id).unwrap_or_default())
     }
 
+    /// Renders `r` (moved into the answer, not copied) and applies the projection.
     pub async fn show(
         &self,
-        r: &StoredResource,
+        r: StoredResource,
         attrs: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Rendered, ScimError> {
-        let links = self.links(r).await?;
-        let mut body = render(
-            r.clone(),
-            &self.base,
-            Some(&links),
-            self.enrichment().is_some(),
-        );
-        project(r.resource_type, &mut body, attrs, excluded)?;
-        Ok(Rendered {
-            body,
-            version: r.version,
-        })
+        let links = self.links(&r).await?;
+        let (rt, version) = (r.resource_type, r.version);
+        let mut body = render(r, &self.base, Some(&links), self.enrichment().is_some());
+        project(rt, &mut body, attrs, excluded)?;
+        Ok(Rendered { body, version })
     }
 
     async fn load(&self, rt: ResourceType, id: &str) -> Result<StoredResource, ScimError> {
@@ -164,9 +166,24 @@ impl Ctx<'_> {
         id: &str,
         attrs: Option<&str>,
         excluded: Option<&str>,
-    ) -> Result<Rendered, ScimError> {
-        let r = self.load(rt, id).await?;
-        self.show(&r, attrs, excluded).await
+    ) -> Result<Shown, ScimError> {
+        let r = self
+            .state
+            .store
+            .get_listed_resource(&self.target.name, rt, id, self.enrichment())
+            .await?
+            .ok_or_else(|| not_found(rt, id))?;
+        // Without enrichment or projection, the stored JSON goes out as stored (as in pages).
+        let enriched = self.enrichment().is_some() && rt == ResourceType::User;
+        if !enriched && attrs.is_none() && excluded.is_none() && spliceable(&r) {
+            let body = resource_json(&r, &self.base).map_err(|e| ScimError::Internal(e.into()))?;
+            return Ok(Shown::Text {
+                body,
+                version: r.version,
+            });
+        }
+        let r = r.parse()?;
+        self.show(r, attrs, excluded).await.map(Shown::Tree)
     }
 
     pub async fn create(&self, rt: ResourceType, body: &Value) -> Result<Rendered, ScimError> {
@@ -197,7 +214,7 @@ impl Ctx<'_> {
             return Ok(Rendered { body, version });
         }
         let r = self.load(rt, &id).await?;
-        self.show(&r, None, None).await
+        self.show(r, None, None).await
     }
 
     /// Checks `If-Match` against the current version; returns the version to write against.
@@ -240,7 +257,7 @@ impl Ctx<'_> {
         retry_contention(|| self.state.store.replace_resource(&w, expected)).await?;
         self.state.wake.notify_waiters();
         let r = self.load(rt, id).await?;
-        self.show(&r, None, None).await
+        self.show(r, None, None).await
     }
 
     /// Applies a PatchOp message. Concurrent writers are handled optimistically: the patch is
@@ -286,7 +303,7 @@ impl Ctx<'_> {
             };
             if doc == cur.data && members == old_members {
                 // Nothing changed: no new version, no job.
-                return self.show(&cur, None, None).await;
+                return self.show(cur, None, None).await;
             }
             let w = ResourceWrite {
                 target: &self.target.name,
@@ -304,7 +321,7 @@ impl Ctx<'_> {
                 Ok(_) => {
                     self.state.wake.notify_waiters();
                     let r = self.load(rt, id).await?;
-                    return self.show(&r, None, None).await;
+                    return self.show(r, None, None).await;
                 }
             }
         }

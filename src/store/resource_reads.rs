@@ -3,7 +3,6 @@
 //! is one round trip.
 
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -104,20 +103,13 @@ pub(super) fn select_list(enriched: bool, links: Option<(Dialect, ResourceType)>
     s
 }
 
-/// Builds a resource from a row of `select_list`: a `StoredResource` (the stored JSON parsed)
-/// or, with `listed`, a `ListedResource` (the stored JSON kept as text).
+/// Builds a `ListedResource` (the stored JSON kept as text) from a row of `select_list`.
 macro_rules! row_to_resource {
-    ($row:expr, $enriched:expr, $links:expr) => {
-        row_to_resource!(@ StoredResource, Map<String, Value>, $row, $enriched, $links)
-    };
-    (listed $row:expr, $enriched:expr, $links:expr) => {
-        row_to_resource!(@ ListedResource, Box<RawValue>, $row, $enriched, $links)
-    };
-    (@ $out:ident, $data:ty, $row:expr, $enriched:expr, $links:expr) => {{
+    ($row:expr, $enriched:expr, $links:expr) => {{
         let row = $row;
         let rt: String = row.try_get("resource_type")?;
-        let Json(data): Json<$data> = row.try_get("data")?;
-        $out {
+        let Json(data): Json<Box<RawValue>> = row.try_get("data")?;
+        ListedResource {
             id: row.try_get("id")?,
             resource_type: ResourceType::parse(&rt)
                 .ok_or_else(|| StoreError::Corrupt(format!("resource_type {rt}")))?,
@@ -194,6 +186,21 @@ impl Store {
         id: &str,
         enrichment_source: Option<&str>,
     ) -> StoreResult<Option<StoredResource>> {
+        self.get_listed_resource(target, rt, id, enrichment_source)
+            .await?
+            .map(ListedResource::parse)
+            .transpose()
+    }
+
+    /// As `get_resource`, with the stored JSON left as text: a single GET writes it out
+    /// as stored when it can (`scim::list_body::spliceable`).
+    pub async fn get_listed_resource(
+        &self,
+        target: &str,
+        rt: ResourceType,
+        id: &str,
+        enrichment_source: Option<&str>,
+    ) -> StoreResult<Option<ListedResource>> {
         let enriched = enrichment_source.is_some() && rt == ResourceType::User;
         let sql = format!(
             "SELECT {} FROM scim_resources r {} WHERE r.target = $1 AND r.resource_type = '{}' AND r.id = $2",
@@ -293,7 +300,7 @@ impl Store {
                     last_seq = Some(row.try_get::<i64, _>("seq")?);
                 }
                 for row in rows {
-                    resources.push(row_to_resource!(listed row, enriched, q.with_links));
+                    resources.push(row_to_resource!(row, enriched, q.with_links));
                 }
             }
             Ok(resources)

@@ -111,10 +111,7 @@ impl BatchLookup for PgUserNameBatch {
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
             let key: String = row.try_get("lookup_key")?;
-            found.push((
-                key,
-                row_to_resource!(listed row, enriched, shape.with_links),
-            ));
+            found.push((key, row_to_resource!(row, enriched, shape.with_links)));
         }
         lease.done();
         Ok(found)
@@ -154,7 +151,7 @@ impl Store {
                 q = q.bind(source);
             }
             match q.bind(&key).fetch_optional(c).await? {
-                Some(row) => Ok(Some(row_to_resource!(listed row, enriched, shape.with_links))),
+                Some(row) => Ok(Some(row_to_resource!(row, enriched, shape.with_links))),
                 None => Ok(None),
             }
         })

@@ -1,6 +1,8 @@
-//! A list answer shows each resource as `GET /{Users,Groups}/{id}` shows it. Pages write
-//! stored JSON as stored (`scim/list_body.rs`); single GETs render a tree. Both stores keep
-//! that JSON as different text (Postgres's jsonb, SQLite's serde_json text).
+//! A list answer shows each resource as `GET /{Users,Groups}/{id}` shows it, and both show
+//! it as the tree renderer does. Pages and plain single GETs write stored JSON as stored
+//! (`scim/list_body.rs`); a GET with `excludedAttributes` (here of a name no schema has,
+//! which the projection ignores) renders a tree. Both stores keep that JSON as different
+//! text (Postgres's jsonb, SQLite's serde_json text).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -16,7 +18,19 @@ async fn post(app: &TestApp, path: &str, body: Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
-/// Every resource of `GET {list}` against its own GET; returns how many there were.
+/// A single GET: its status, body and `ETag`.
+async fn get_one(app: &TestApp, path: &str) -> (u16, Value, String) {
+    let r = app.scim(Method::GET, "t1", path, None).await;
+    let status = r.status().as_u16();
+    let etag = r.headers()["etag"].to_str().unwrap_or_default().to_string();
+    let content_type = r.headers()["content-type"].to_str().unwrap_or_default();
+    assert_eq!(content_type, "application/scim+json", "{path}");
+    let body = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    (status, body, etag)
+}
+
+/// Every resource of `GET {list}` against its own GET, written from stored JSON, and a
+/// GET rendered as a tree; returns how many there were.
 async fn items_match_gets(app: &TestApp, method: Method, list: &str, body: Option<Value>) -> usize {
     let (s, page) = app.scim_json(method, "t1", list, body).await;
     assert_eq!(s, 200, "{page}");
@@ -33,9 +47,15 @@ async fn items_match_gets(app: &TestApp, method: Method, list: &str, body: Optio
                 .unwrap(),
             item["id"].as_str().unwrap()
         );
-        let (s, one) = app.scim_json(Method::GET, "t1", &path, None).await;
+        let (s, one, etag) = get_one(app, &path).await;
         assert_eq!(s, 200, "{one}");
         assert_eq!(item, &one, "{list}: {path}");
+        let tree_path = format!("{path}?excludedAttributes=noSuchAttribute");
+        let (s, tree, tree_etag) = get_one(app, &tree_path).await;
+        assert_eq!(s, 200, "{tree}");
+        assert_eq!(&one, &tree, "{path}: as stored, and as a tree");
+        assert_eq!(etag, tree_etag, "{path}");
+        assert_eq!(one["meta"]["version"], json!(etag), "{path}");
     }
     items.len()
 }
