@@ -12,13 +12,16 @@
 # Prints instructions per lookup for every run (the whole process: handler, runtime,
 # sqlx, allocator; not the kernel, not Postgres), and with two binaries the ratio.
 # One client, one request at a time: the single-request path, without the coalescing that
-# concurrent lookups share.
+# concurrent lookups share. With `--request get` the requests are single GETs by id
+# (GET /Users/seed-<k>, what Okta sends before a PUT) instead of userName lookups.
 #
 #   bash bench/instructions.sh                          # the release binary, 2 runs
 #   bash bench/instructions.sh --base /tmp/old-scim-bridge --runs 3
+#   bash bench/instructions.sh --request get
 #
 # Options: --bin PATH (default the release binary), --base PATH (a second binary to
-# compare against), --users N (10000), --lookups N (1000), --warmup N (200), --runs N (2).
+# compare against), --users N (10000), --lookups N (1000), --warmup N (200), --runs N (2),
+# --request lookup|get (lookup).
 # Needs valgrind, psql, python3, curl. Env: PG_URL, CARGO_TARGET_DIR. Everything listens on
 # 127.0.0.1; the database is dropped at the end. Exits non-zero on any failed lookup.
 set -euo pipefail
@@ -28,7 +31,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BENCH_DIR="$ROOT/bench"
 TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}"
 BIN_NEW="$TARGET_DIR/release/scim-bridge"; BIN_BASE=""
-N=10000; LOOKUPS=1000; WARMUP=200; RUNS=2
+N=10000; LOOKUPS=1000; WARMUP=200; RUNS=2; REQUEST=lookup
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN_NEW="$2"; shift ;;
@@ -37,11 +40,13 @@ while [ $# -gt 0 ]; do
     --lookups) LOOKUPS="$2"; shift ;;
     --warmup) WARMUP="$2"; shift ;;
     --runs) RUNS="$2"; shift ;;
-    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
+    --request) REQUEST="$2"; shift ;;
+    -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+case "$REQUEST" in lookup|get) ;; *) echo "--request is lookup or get, not $REQUEST" >&2; exit 2 ;; esac
 for b in "$BIN_NEW" ${BIN_BASE:+"$BIN_BASE"}; do
   [ -x "$b" ] || { echo "no binary at $b (build first: cargo build --release --bin scim-bridge)" >&2; exit 1; }
 done
@@ -59,19 +64,23 @@ PORT="$(free_port)"
 sed "s/^listen = .*/listen = \"127.0.0.1:$PORT\"/" "$WORK/migrate.toml" >"$WORK/instr.toml"
 
 lookups() { # count seed
-  python3 - "$PORT" "$TOKEN" "$N" "$1" "$2" <<'PY'
+  python3 - "$PORT" "$TOKEN" "$N" "$1" "$2" "$REQUEST" <<'PY'
 import http.client, random, sys
 port, token, users, count, seed = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+by_id = sys.argv[6] == "get"
 rng = random.Random(seed)
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 for _ in range(count):
     k = rng.randint(1, users)
-    conn.request("GET", f"/scim/v2/contrast/Users?filter=userName%20eq%20%22seed{k}%40example.com%22",
-                 headers={"Authorization": f"Bearer {token}"})
+    if by_id:
+        path, want = f"/scim/v2/contrast/Users/seed-{k}", f'"id":"seed-{k}"'.encode()
+    else:
+        path, want = f"/scim/v2/contrast/Users?filter=userName%20eq%20%22seed{k}%40example.com%22", b'"totalResults":1'
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
     r = conn.getresponse()
     body = r.read()
-    if r.status != 200 or b'"totalResults":1' not in body.replace(b" ", b""):
-        sys.exit(f"lookup of seed{k}: {r.status} {body[:200]!r}")
+    if r.status != 200 or want not in body.replace(b" ", b""):
+        sys.exit(f"{path}: {r.status} {body[:200]!r}")
 PY
 }
 
@@ -105,7 +114,7 @@ measure() {
   awk -v t="$total" -v n="$LOOKUPS" 'BEGIN { printf "%.0f", t / n }'
 }
 
-echo "instructions per lookup (callgrind; $LOOKUPS sequential lookups after $WARMUP, $N users)"
+echo "instructions per request (callgrind; $LOOKUPS sequential ${REQUEST}s after $WARMUP, $N users)"
 declare -a new_runs base_runs
 for r in $(seq 1 "$RUNS"); do
   if [ -n "$BIN_BASE" ]; then
