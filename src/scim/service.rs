@@ -337,6 +337,10 @@ impl Ctx<'_> {
         id: &str,
         if_match: Option<Option<Vec<i64>>>,
     ) -> Result<(), ScimError> {
+        // As a read of that id finds nothing (`Store::get_listed_resource`).
+        if id.contains('\0') {
+            return Err(not_found(rt, id));
+        }
         let expected = match &if_match {
             Some(_) => {
                 let cur = self.load(rt, id).await?;

@@ -19,6 +19,7 @@ pub mod dialect;
 pub mod enrichment;
 pub mod gauge_counts;
 mod history_rows;
+pub mod id_lookups;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;
@@ -107,6 +108,8 @@ pub struct Store {
     pub(crate) shelf: Option<std::sync::Arc<conn_shelf::ConnShelf>>,
     /// Postgres with a shelf: concurrent `userName eq` lookups share one query.
     pub(crate) user_name_lookups: Option<std::sync::Arc<user_name_lookups::UserNameLookups>>,
+    /// Postgres with a shelf: concurrent reads by id of one target and type share one query.
+    pub(crate) id_lookups: Option<std::sync::Arc<id_lookups::IdLookups>>,
     /// Concurrent member-less user creates share one statement (Postgres with a shelf) or
     /// one transaction (SQLite).
     pub(crate) creates: Option<create_batches::CreateBatches>,
@@ -194,6 +197,16 @@ impl From<sqlx::Error> for StoreError {
                         .into(),
                 )
             }
+            // Postgres: a NUL in a bound string (`character_not_in_repertoire`, or
+            // `untranslatable_character` for `\u0000` in jsonb). Only client input can hold
+            // one (an id or key in a URL, an admin request's body): a 400, not a 500.
+            sqlx::Error::Database(d)
+                if matches!(d.code().as_deref(), Some("22021") | Some("22P05")) =>
+            {
+                StoreError::Invalid(
+                    "a value holds U+0000 (NUL), which nothing here can hold".into(),
+                )
+            }
             // SQLite: database is locked / busy.
             sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")) => {
                 StoreError::Unavailable(d.message().to_string())
@@ -259,12 +272,14 @@ impl Store {
                 std::sync::Arc::new(conn_shelf::ConnShelf::new(pool.clone(), cap))
             });
             let user_name_lookups = shelf.clone().map(user_name_lookups::pg_lookups);
+            let id_lookups = shelf.clone().map(id_lookups::pg_id_lookups);
             let creates = shelf.clone().map(create_batches::pg_creates);
             Ok(Store {
                 db: Db::Pg(pool),
                 page_hints: Default::default(),
                 shelf,
                 user_name_lookups,
+                id_lookups,
                 creates,
                 sqlite_writer: None,
             })
@@ -320,6 +335,7 @@ impl Store {
                 page_hints: Default::default(),
                 shelf: None,
                 user_name_lookups: None,
+                id_lookups: None,
                 creates: Some(creates),
                 sqlite_writer,
             })

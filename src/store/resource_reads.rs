@@ -192,38 +192,6 @@ impl Store {
             .transpose()
     }
 
-    /// As `get_resource`, with the stored JSON left as text: a single GET writes it out
-    /// as stored when it can (`scim::list_body::spliceable`).
-    pub async fn get_listed_resource(
-        &self,
-        target: &str,
-        rt: ResourceType,
-        id: &str,
-        enrichment_source: Option<&str>,
-    ) -> StoreResult<Option<ListedResource>> {
-        let enriched = enrichment_source.is_some() && rt == ResourceType::User;
-        let sql = format!(
-            "SELECT {} FROM scim_resources r {} WHERE r.target = $1 AND r.resource_type = '{}' AND r.id = $2",
-            select_list(enriched, Some((self.dialect(), rt))),
-            if enriched {
-                "LEFT JOIN enrichment_accounts en ON en.source = $3 AND en.email_lc = r.email_lc"
-            } else {
-                ""
-            },
-            rt.as_str(),
-        );
-        with_conn!(self, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(target).bind(id);
-            if enriched {
-                q = q.bind(enrichment_source.unwrap_or_default());
-            }
-            match q.fetch_optional(c).await? {
-                Some(row) => Ok(Some(row_to_resource!(row, enriched, true))),
-                None => Ok(None),
-            }
-        })
-    }
-
     /// One page and the exact total.
     pub async fn list_resources(
         &self,

@@ -38,7 +38,7 @@ pub struct LookupShape {
 /// connection prepares at most this many lookup statements.
 const SIZE_CLASSES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
-fn size_class(n: usize) -> usize {
+pub(super) fn size_class(n: usize) -> usize {
     SIZE_CLASSES
         .into_iter()
         .find(|c| *c >= n)

@@ -15,6 +15,7 @@ mod enrichment;
 mod errors;
 mod gauge_counts;
 mod groups;
+mod id_lookups;
 mod list_bodies;
 mod logs;
 mod metrics;
