@@ -12,16 +12,14 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::coalesce::{BatchLookup, Coalescer};
 use super::conn_shelf::ConnShelf;
+use super::in_list_batch::{MAX_BATCH, fetch_padded, first_key, placeholders, size_class};
 use super::resource_reads::{ListedResource, row_to_resource, select_list};
-use super::user_name_lookups::size_class;
 use super::{Dialect, Store, StoreError, StoreResult, with_conn};
 use crate::scim::ResourceType;
 
 /// At most this many batch queries per shape at once; reads beyond them queue for the next
 /// batch (as `user_name_lookups::MAX_IN_FLIGHT`, and for the same reasons).
 const MAX_IN_FLIGHT: usize = 1;
-/// Keys in one query (the largest size class).
-const MAX_BATCH: usize = 64;
 
 /// What a read by id joins besides the resource: which target and type, enrichment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,15 +31,10 @@ pub struct IdShape {
 }
 
 /// The SQL of a read of `keys` ids, membership included: `$1` target, `$2` the enrichment
-/// source when joined, then the ids (a placeholder each, for one generic plan per size
-/// class; see `user_name_lookups::lookup_sql`).
+/// source when joined, then the ids (`in_list_batch.rs`).
 fn by_id_sql(dialect: Dialect, shape: &IdShape, keys: usize) -> String {
     let enriched = shape.enrichment_source.is_some();
-    let first = if enriched { 3 } else { 2 };
-    let list = (first..first + keys.max(1))
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = placeholders(first_key(enriched), keys);
     format!(
         "SELECT {} FROM scim_resources r {} \
          WHERE r.target = $1 AND r.resource_type = '{}' AND r.id IN ({list})",
@@ -72,30 +65,15 @@ impl BatchLookup for PgIdBatch {
         keys: Vec<String>,
     ) -> StoreResult<Vec<(String, ListedResource)>> {
         let enriched = shape.enrichment_source.is_some();
-        let padded = size_class(keys.len());
-        let sql = by_id_sql(Dialect::Postgres, shape, padded);
-        let Some(last) = keys.last() else {
-            return Ok(Vec::new());
-        };
-        let mut lease = self.shelf.lease().await?;
-        let conn = lease
-            .conn()
-            .ok_or_else(|| StoreError::Unavailable("connection lease already returned".into()))?;
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&shape.target);
-        if let Some(source) = &shape.enrichment_source {
-            q = q.bind(source);
-        }
-        for key in keys.iter().chain(std::iter::repeat(last)).take(padded) {
-            q = q.bind(key);
-        }
-        let rows = q.fetch_all(conn).await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
-            let r = row_to_resource!(row, enriched, true);
-            found.push((r.id.clone(), r));
-        }
-        lease.done();
-        Ok(found)
+        let sql = by_id_sql(Dialect::Postgres, shape, size_class(keys.len()));
+        let source = shape.enrichment_source.as_deref();
+        let rows = fetch_padded(&self.shelf, sql, &shape.target, source, &keys).await?;
+        rows.into_iter()
+            .map(|row| {
+                let r = row_to_resource!(row, enriched, true);
+                Ok((r.id.clone(), r))
+            })
+            .collect()
     }
 }
 

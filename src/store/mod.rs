@@ -20,6 +20,7 @@ pub mod enrichment;
 pub mod gauge_counts;
 mod history_rows;
 pub mod id_lookups;
+mod in_list_batch;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;

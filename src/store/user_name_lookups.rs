@@ -1,6 +1,6 @@
 //! `GET /Users?filter=userName eq "…"`, the lookup Okta and Entra send before every create
 //! and update, as a store read of its own: on Postgres concurrent lookups of one target
-//! share one `user_name_lc = ANY($2)` query (`coalesce.rs`); on SQLite, and on a Postgres
+//! share one `user_name_lc IN ($2, …)` query (`coalesce.rs`); on SQLite, and on a Postgres
 //! pool too small for a shelf, each is one query. Either way the answer is what the list
 //! query with that filter returns (`tests/api/users.rs` compares them).
 
@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::coalesce::{BatchLookup, Coalescer};
 use super::conn_shelf::ConnShelf;
+use super::in_list_batch::{MAX_BATCH, fetch_padded, first_key, placeholders, size_class};
 use super::resource_reads::{ListedResource, row_to_resource, select_list};
 use super::{Dialect, Store, StoreError, StoreResult, with_conn};
 use crate::scim::ResourceType;
@@ -21,8 +22,6 @@ use crate::scim::ResourceType;
 /// 8): the same at c = 4, +12-18 % at c = 20, and 20-28 % less Postgres CPU per lookup at a
 /// moderate fixed rate, where 2 let most lookups run alone; 4 and 8 batch too little.
 const MAX_IN_FLIGHT: usize = 1;
-/// Keys in one query.
-const MAX_BATCH: usize = 64;
 
 /// What a lookup reads besides the user: which target, the enrichment join, membership.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,31 +33,11 @@ pub struct LookupShape {
     pub with_links: bool,
 }
 
-/// Keys of one batch query are padded (with the last key) up to one of these counts, so a
-/// connection prepares at most this many lookup statements.
-const SIZE_CLASSES: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
-
-pub(super) fn size_class(n: usize) -> usize {
-    SIZE_CLASSES
-        .into_iter()
-        .find(|c| *c >= n)
-        .unwrap_or(MAX_BATCH)
-}
-
 /// The SQL of a lookup of `keys` lowercased userNames: `$1` target, `$2` the enrichment
-/// source when joined, then the keys.
-///
-/// The keys are a list of placeholders, not one array parameter: with an array parameter
-/// Postgres keeps choosing custom plans (its generic plan guesses 10 rows) and plans the
-/// whole query, membership subquery included, at every execution; with `IN ($3, $4, …)`
-/// it knows the count and keeps one generic plan per size class.
+/// source when joined, then the keys (`in_list_batch.rs`).
 fn lookup_sql(dialect: Dialect, shape: &LookupShape, keys: usize) -> String {
     let enriched = shape.enrichment_source.is_some();
-    let first = if enriched { 3 } else { 2 };
-    let list = (first..first + keys.max(1))
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = placeholders(first_key(enriched), keys);
     format!(
         "SELECT {}, r.user_name_lc AS lookup_key FROM scim_resources r {} \
          WHERE r.target = $1 AND r.resource_type = 'User' AND r.user_name_lc IN ({list})",
@@ -91,30 +70,15 @@ impl BatchLookup for PgUserNameBatch {
         keys: Vec<String>,
     ) -> StoreResult<Vec<(String, ListedResource)>> {
         let enriched = shape.enrichment_source.is_some();
-        let padded = size_class(keys.len());
-        let sql = lookup_sql(Dialect::Postgres, shape, padded);
-        let mut lease = self.shelf.lease().await?;
-        let conn = lease
-            .conn()
-            .ok_or_else(|| StoreError::Unavailable("connection lease already returned".into()))?;
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&shape.target);
-        if let Some(source) = &shape.enrichment_source {
-            q = q.bind(source);
-        }
-        let Some(last) = keys.last() else {
-            return Ok(Vec::new());
-        };
-        for key in keys.iter().chain(std::iter::repeat(last)).take(padded) {
-            q = q.bind(key);
-        }
-        let rows = q.fetch_all(conn).await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key: String = row.try_get("lookup_key")?;
-            found.push((key, row_to_resource!(row, enriched, shape.with_links)));
-        }
-        lease.done();
-        Ok(found)
+        let sql = lookup_sql(Dialect::Postgres, shape, size_class(keys.len()));
+        let source = shape.enrichment_source.as_deref();
+        let rows = fetch_padded(&self.shelf, sql, &shape.target, source, &keys).await?;
+        rows.into_iter()
+            .map(|row| {
+                let key: String = row.try_get("lookup_key")?;
+                Ok((key, row_to_resource!(row, enriched, shape.with_links)))
+            })
+            .collect()
     }
 }
 
