@@ -229,30 +229,38 @@ impl Store {
         w: &ResourceWrite<'_>,
         expected_version: Option<i64>,
     ) -> StoreResult<StoredResource> {
+        if w.id.contains('\0') {
+            // Names no resource, as a read of it finds nothing (`get_listed_resource`);
+            // Postgres cannot bind it.
+            return Err(StoreError::NotFound);
+        }
         let d = derive(w.resource_type, w.data);
         let now = crate::clock::rfc3339_ms(w.now_ms);
         let rt = w.resource_type.as_str();
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
-            let cur = sqlx::query("SELECT version, created FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
-                .bind(w.target).bind(rt).bind(w.id).fetch_optional(&mut *tx).await?;
-            let Some(cur) = cur else { return Err(StoreError::NotFound) };
-            let version: i64 = cur.try_get("version")?;
-            let created: String = cur.try_get("created")?;
-            if let Some(ev) = expected_version && ev != version {
-                return Err(StoreError::VersionMismatch { current: version });
-            }
+            // One statement reads and bumps the version under the row's lock: a writer that
+            // waited for another's commit sees the version that commit wrote, so a stale
+            // `expected_version` is always a mismatch (a SELECT before the UPDATE let two
+            // PATCHes of one version both write on Postgres, and the second lost the first).
             let res = sqlx::query(
                 "UPDATE scim_resources SET external_id = $4, user_name_lc = $5, display_name_lc = $6, email_lc = $7, \
                  active = $8, label = $9, data = $10, version = version + 1, last_modified = $11 \
-                 WHERE target = $1 AND resource_type = $2 AND id = $3",
+                 WHERE target = $1 AND resource_type = $2 AND id = $3 RETURNING version, created",
             )
             .bind(w.target).bind(rt).bind(w.id).bind(&d.external_id).bind(&d.user_name_lc)
             .bind(&d.display_name_lc).bind(&d.email_lc).bind(d.active).bind(&d.label)
             .bind(Json(w.data)).bind(&now)
-            .execute(&mut *tx).await;
-            if let Err(e) = res {
-                return Err(uniqueness(e, w));
+            .fetch_optional(&mut *tx).await;
+            let row = match res {
+                Ok(Some(row)) => row,
+                Ok(None) => return Err(StoreError::NotFound),
+                Err(e) => return Err(uniqueness(e, w)),
+            };
+            let version = row.try_get::<i64, _>("version")? - 1;
+            let created: String = row.try_get("created")?;
+            if let Some(ev) = expected_version && ev != version {
+                return Err(StoreError::VersionMismatch { current: version });
             }
             if let Some(members) = w.members {
                 check_members!(&mut *tx, w.target, member_ids(members));
@@ -317,9 +325,15 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<()> {
         let rts = rt.as_str();
+        // Postgres: the row is locked while its version is checked, so a write committed
+        // after the check cannot be deleted past `If-Match` (SQLite's writer is alone).
+        let lock = match self.dialect() {
+            super::Dialect::Postgres => " FOR UPDATE",
+            super::Dialect::Sqlite => "",
+        };
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
-            let cur = sqlx::query("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+            let cur = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3{lock}")))
                 .bind(target).bind(rts).bind(id).fetch_optional(&mut *tx).await?;
             let Some(cur) = cur else { return Err(StoreError::NotFound) };
             let version: i64 = cur.try_get("version")?;

@@ -6,6 +6,7 @@ mod admin_page;
 mod audit_logs;
 mod case_folding;
 mod chaos;
+mod concurrent_writes;
 mod conformance;
 mod conn_shelf;
 mod create_batches;
