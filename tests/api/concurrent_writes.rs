@@ -175,9 +175,9 @@ both!(parallel_puts_each_answer_their_own_write, |b| async move {
     assert_eq!(now["displayName"], json!(format!("writer {last}")), "{now}");
 });
 
-/// `If-Match` on a PUT is checked in the write's own transaction: a version the resource
-/// no longer has is a 412 and changes nothing; the current one, a list holding it, or `*`
-/// is a write; a missing resource is a 404 whatever `If-Match` says.
+// `If-Match` on a PUT is checked in the write's own transaction: a version the resource
+// no longer has is a 412 and changes nothing; the current one, a list holding it, or `*`
+// is a write; a missing resource is a 404 whatever `If-Match` says.
 both!(put_if_match_is_checked_by_the_write, |b| async move {
     let app = spawn_app(b).await;
     let id = post(&app, "/Users", user_body("ifm@corp.example")).await;
