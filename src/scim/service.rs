@@ -277,11 +277,17 @@ impl Ctx<'_> {
 
     /// The answer to a PUT or PATCH: the resource as this request wrote it, with the version
     /// its transaction gave it (a read after the commit could show a later writer's data).
-    /// Enrichment is not part of a write, so an enriched user is read back.
-    async fn show_written(&self, written: StoredResource) -> Result<Rendered, ScimError> {
-        if self.enrichment().is_some() && written.resource_type == ResourceType::User {
-            let r = self.load(written.resource_type, &written.id).await?;
-            return self.show(r, None, None).await;
+    /// Membership and enrichment are not part of the write: they come from the shared read
+    /// by id (`store/id_lookups.rs`), which costs less than a query of their own.
+    async fn show_written(&self, mut written: StoredResource) -> Result<Rendered, ScimError> {
+        let (t, rt) = (&self.target.name, written.resource_type);
+        let store = &self.state.store;
+        if let Some(read) = store
+            .get_resource(t, rt, &written.id, self.enrichment())
+            .await?
+        {
+            written.links = read.links;
+            written.enrichment = read.enrichment;
         }
         self.show(written, None, None).await
     }
