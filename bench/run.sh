@@ -234,7 +234,7 @@ for N in $USERS_LIST; do
   wait_http "http://127.0.0.1:$FLOOR_PORT/healthz" "$FLOOR_PID" || { cat "$WORK/floor.log" >&2; echo "floor did not start" >&2; exit 1; }
   for C in $CONC_LIST; do
     export BENCH_WALKERS=$(( (C + 1) / 2 ))   # one walk per connection (2 wrk threads)
-    for wl in post:post_users.lua:post.sql get_filter:get_filter.lua:get_filter.sql get_by_id:get_by_id.lua:get_by_id.sql walk_pages:walk_pages.lua:get_page_seek.sql page_random:get_page.lua:get_page.sql; do
+    for wl in post:post_users.lua:post.sql get_filter:get_filter.lua:get_filter.sql get_by_id:get_by_id.lua:get_by_id.sql put:put_users.lua:put.sql patch:patch_users.lua:put.sql walk_pages:walk_pages.lua:get_page_seek.sql page_random:get_page.lua:get_page.sql; do
       IFS=: read -r name script pgs <<<"$wl"
       log "postgres $N users: $name c=$C"
       run_wrk "$script" "$C"
