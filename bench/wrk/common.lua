@@ -14,3 +14,8 @@ function setup(thread)
   counter = counter + 1
   table.insert(threads, thread)
 end
+
+-- The seeded users the scripts pick from (seed<k>, k in 1..USERS) and a random seed of
+-- each thread's own.
+USERS = tonumber(os.getenv("BENCH_USERS") or "1000")
+function init(args) math.randomseed(os.time() * 1000 + tid) end

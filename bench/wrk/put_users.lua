@@ -1,13 +1,11 @@
 -- PUT /Users/seed-<k> for a random seeded user k: the whole user replaced, as Okta sends a
 -- profile change (after its GET). The userName stays the seeded one; displayName changes.
 dofile(os.getenv("BENCH_DIR") .. "/wrk/common.lua")
-local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 local n = 0
 wrk.headers["Content-Type"] = "application/scim+json"
-function init(args) math.randomseed(os.time() * 1000 + tid) end
 function request()
   n = n + 1
-  local k = math.random(1, users)
+  local k = math.random(1, USERS)
   local u = "seed" .. k .. "@example.com"
   local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. u ..
     '","name":{"givenName":"Seed","familyName":"User' .. k .. '"},"displayName":"Seed User ' .. k ..
