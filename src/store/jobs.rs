@@ -79,14 +79,18 @@ macro_rules! record_accepted_in {
 }
 pub(crate) use record_accepted_in;
 
-/// Refuses group members that are not users of the target.
+/// Refuses group members that are not users of the target. `$lock` is `" FOR SHARE"` on
+/// Postgres: a user being deleted is then either gone before the check (refused) or
+/// deleted after the membership's commit (its DELETE removes the membership), never
+/// deleted between the check and the commit, which left a membership naming no user.
 macro_rules! check_members {
-    ($conn:expr, $target:expr, $members:expr) => {
+    ($conn:expr, $target:expr, $members:expr, $lock:expr) => {
         for chunk in $members.chunks(500) {
             let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
-                "SELECT id FROM scim_resources WHERE target = $1 AND resource_type = 'User' AND id IN ({})",
-                ph.join(", ")
+                "SELECT id FROM scim_resources WHERE target = $1 AND resource_type = 'User' AND id IN ({}){}",
+                ph.join(", "),
+                $lock
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind($target);
             for m in chunk {

@@ -140,6 +140,14 @@ fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
 }
 
 impl Store {
+    /// `lock` on Postgres; nothing on SQLite, whose one writer is alone.
+    fn row_lock(&self, lock: &'static str) -> &'static str {
+        match self.dialect() {
+            super::Dialect::Postgres => lock,
+            super::Dialect::Sqlite => "",
+        }
+    }
+
     /// Inserts a new resource (and group members) with its job, in one transaction.
     pub async fn create_resource(&self, w: &ResourceWrite<'_>) -> StoreResult<StoredResource> {
         let d = derive(w.resource_type, w.data);
@@ -204,7 +212,7 @@ impl Store {
                 return Err(uniqueness(e, w));
             }
             if let Some(members) = w.members {
-                check_members!(&mut *tx, w.target, member_ids(members));
+                check_members!(&mut *tx, w.target, member_ids(members), self.row_lock(" FOR SHARE"));
                 // Sorted: concurrent writes lock member job rows in one order.
                 let mut members: Vec<&MemberInput> = members.iter().collect();
                 members.sort_by(|a, b| a.id.cmp(&b.id));
@@ -263,13 +271,16 @@ impl Store {
                 return Err(StoreError::VersionMismatch { current: version });
             }
             if let Some(members) = w.members {
-                check_members!(&mut *tx, w.target, member_ids(members));
                 let mut old: HashMap<String, Option<String>> = HashMap::new();
                 for r in sqlx::query("SELECT member_id, display FROM scim_group_members WHERE target = $1 AND group_id = $2")
                     .bind(w.target).bind(w.id).fetch_all(&mut *tx).await?
                 {
                     old.insert(r.try_get("member_id")?, r.try_get("display")?);
                 }
+                // Members the group already has are users: a user's DELETE removes its
+                // memberships under the group's row lock, which this write holds.
+                let added: Vec<String> = members.iter().filter(|m| !old.contains_key(&m.id)).map(|m| m.id.clone()).collect();
+                check_members!(&mut *tx, w.target, added, self.row_lock(" FOR SHARE"));
                 let new: HashMap<&String, &Option<String>> = members.iter().map(|m| (&m.id, &m.display)).collect();
                 let mut gone: Vec<&String> = old.keys().filter(|m| !new.contains_key(m)).collect();
                 gone.sort();
@@ -326,11 +337,8 @@ impl Store {
     ) -> StoreResult<()> {
         let rts = rt.as_str();
         // Postgres: the row is locked while its version is checked, so a write committed
-        // after the check cannot be deleted past `If-Match` (SQLite's writer is alone).
-        let lock = match self.dialect() {
-            super::Dialect::Postgres => " FOR UPDATE",
-            super::Dialect::Sqlite => "",
-        };
+        // after the check cannot be deleted past `If-Match`.
+        let lock = self.row_lock(" FOR UPDATE");
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             let cur = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3{lock}")))
@@ -347,6 +355,15 @@ impl Store {
                     let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2 ORDER BY group_id")
                         .bind(target).bind(id).fetch_all(&mut *tx).await?
                         .iter().map(|r| r.try_get::<String, _>("group_id")).collect::<Result<_, _>>()?;
+                    // Their `members` change, so they get a new version (in one order, so
+                    // deletions sharing groups do not deadlock): a PATCH that read a group
+                    // before this commit is applied again to the group without this member,
+                    // instead of writing the member back and being refused for it.
+                    let now = crate::clock::rfc3339_ms(now_ms);
+                    for g in &groups {
+                        sqlx::query("UPDATE scim_resources SET version = version + 1, last_modified = $3 WHERE target = $1 AND resource_type = 'Group' AND id = $2")
+                            .bind(target).bind(g).bind(&now).execute(&mut *tx).await?;
+                    }
                     sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
                         .bind(target).bind(id).execute(&mut *tx).await?;
                     for g in &groups {

@@ -19,6 +19,7 @@ mod groups;
 mod id_lookups;
 mod list_bodies;
 mod logs;
+mod member_deletion_races;
 mod metrics;
 mod outbox;
 mod paging;
