@@ -228,3 +228,44 @@ both!(put_if_match_is_checked_by_the_write, |b| async move {
         "the refused PUTs changed nothing"
     );
 });
+
+// A PUT and a DELETE that both name version 1 in `If-Match`, sent together: one of them
+// wins and the other is refused (412, or 404 for a PUT after the deletion). Both
+// succeeding would mean the DELETE removed a version it never saw.
+both!(
+    put_and_delete_of_one_version_do_not_both_win,
+    |b| async move {
+        let app = spawn_app(b).await;
+        for round in 0..WRITERS * 2 {
+            let name = format!("pd{round}@corp.example");
+            let path = format!("/Users/{}", post(&app, "/Users", user_body(&name)).await);
+            let mut body = user_body(&name);
+            body["displayName"] = json!("written");
+            let put = app
+                .client
+                .put(app.url("t1", &path))
+                .bearer_auth(&app.tokens["t1"])
+                .header("if-match", "W/\"1\"")
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send();
+            let delete = app
+                .client
+                .delete(app.url("t1", &path))
+                .bearer_auth(&app.tokens["t1"])
+                .header("if-match", "W/\"1\"")
+                .send();
+            let (put, delete) = tokio::join!(put, delete);
+            let got = (
+                put.expect("PUT").status().as_u16(),
+                delete.expect("DELETE").status().as_u16(),
+            );
+            let (st, _) = app.scim_json(Method::GET, "t1", &path, None).await;
+            match got {
+                (200, 412) => assert_eq!(st, 200, "round {round}: the PUT won"),
+                (404 | 412, 204) => assert_eq!(st, 404, "round {round}: the DELETE won"),
+                other => panic!("round {round}: PUT and DELETE answered {other:?}"),
+            }
+        }
+    }
+);
