@@ -28,6 +28,7 @@ pub mod page_hints;
 mod page_position;
 pub mod planner_stats;
 pub mod reconcile;
+pub mod resource_deletes;
 pub mod resource_reads;
 pub mod resources;
 pub mod run_lock;

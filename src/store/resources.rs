@@ -141,7 +141,7 @@ fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
 
 impl Store {
     /// `lock` on Postgres; nothing on SQLite, whose one writer is alone.
-    fn row_lock(&self, lock: &'static str) -> &'static str {
+    pub(super) fn row_lock(&self, lock: &'static str) -> &'static str {
         match self.dialect() {
             super::Dialect::Postgres => lock,
             super::Dialect::Sqlite => "",
@@ -263,7 +263,26 @@ impl Store {
             let row = match res {
                 Ok(Some(row)) => row,
                 Ok(None) => return Err(StoreError::NotFound),
-                Err(e) => return Err(uniqueness(e, w)),
+                Err(e) => {
+                    let e = uniqueness(e, w);
+                    // A failed precondition is a 412 whatever else the write would break
+                    // (RFC 7644 §3.14): a taken userName is a 409 only at the version named.
+                    if let (StoreError::Conflict(_), Some(ev)) = (&e, expected_version) {
+                        tx.rollback().await?;
+                        let cur = sqlx::query("SELECT version FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+                            .bind(w.target).bind(rt).bind(w.id).fetch_optional(p).await?;
+                        match cur {
+                            None => return Err(StoreError::NotFound),
+                            Some(r) => {
+                                let current: i64 = r.try_get("version")?;
+                                if current != ev {
+                                    return Err(StoreError::VersionMismatch { current });
+                                }
+                            }
+                        }
+                    }
+                    return Err(e);
+                }
             };
             let version = row.try_get::<i64, _>("version")? - 1;
             let created: String = row.try_get("created")?;
@@ -323,65 +342,6 @@ impl Store {
                 enrichment: None,
                 links: None,
             })
-        })
-    }
-
-    /// Deletes a resource and its memberships; the job converges the vendor to "absent".
-    pub async fn delete_resource(
-        &self,
-        target: &str,
-        rt: ResourceType,
-        id: &str,
-        expected_version: Option<i64>,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        let rts = rt.as_str();
-        // Postgres: the row is locked while its version is checked, so a write committed
-        // after the check cannot be deleted past `If-Match`.
-        let lock = self.row_lock(" FOR UPDATE");
-        with_writer!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let cur = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, label FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3{lock}")))
-                .bind(target).bind(rts).bind(id).fetch_optional(&mut *tx).await?;
-            let Some(cur) = cur else { return Err(StoreError::NotFound) };
-            let version: i64 = cur.try_get("version")?;
-            let label: Option<String> = cur.try_get("label")?;
-            if let Some(ev) = expected_version && ev != version {
-                return Err(StoreError::VersionMismatch { current: version });
-            }
-            match rt {
-                ResourceType::User => {
-                    // Groups that lose this member must re-send their member lists.
-                    let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2 ORDER BY group_id")
-                        .bind(target).bind(id).fetch_all(&mut *tx).await?
-                        .iter().map(|r| r.try_get::<String, _>("group_id")).collect::<Result<_, _>>()?;
-                    // Their `members` change, so they get a new version (in one order, so
-                    // deletions sharing groups do not deadlock): a PATCH that read a group
-                    // before this commit is applied again to the group without this member,
-                    // instead of writing the member back and being refused for it.
-                    let now = crate::clock::rfc3339_ms(now_ms);
-                    for g in &groups {
-                        sqlx::query("UPDATE scim_resources SET version = version + 1, last_modified = $3 WHERE target = $1 AND resource_type = 'Group' AND id = $2")
-                            .bind(target).bind(g).bind(&now).execute(&mut *tx).await?;
-                    }
-                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
-                        .bind(target).bind(id).execute(&mut *tx).await?;
-                    for g in &groups {
-                        enqueue_in!(&mut *tx, target, "Group", g, now_ms);
-                    }
-                }
-                ResourceType::Group => {
-                    enqueue_members_in!(&mut *tx, target, id, now_ms);
-                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2")
-                        .bind(target).bind(id).execute(&mut *tx).await?;
-                }
-            }
-            sqlx::query("DELETE FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
-                .bind(target).bind(rts).bind(id).execute(&mut *tx).await?;
-            enqueue_in!(&mut *tx, target, rts, id, now_ms);
-            record_accepted_in!(&mut *tx, target, rts, id, label.as_deref(), now_ms, "DELETE", version);
-            tx.commit().await?;
-            Ok(())
         })
     }
 }

@@ -215,6 +215,26 @@ both!(put_if_match_is_checked_by_the_write, |b| async move {
     let r = put("*", "any", path.clone()).await;
     let (version, body) = answer(r).await;
     assert_eq!((version, &body["displayName"]), (4, &json!("any")));
+    // A stale version is a 412 even when the write would also take another user's
+    // userName; at the current version that is a 409.
+    post(&app, "/Users", user_body("taken@corp.example")).await;
+    for (if_match, want) in [("W/\"1\"", 412), ("W/\"4\"", 409)] {
+        let mut body = user_body("taken@corp.example");
+        body["displayName"] = json!("taker");
+        let r = app
+            .client
+            .put(app.url("t1", &path))
+            .bearer_auth(&app.tokens["t1"])
+            .header("if-match", if_match)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let st = r.status().as_u16();
+        let v: Value = r.json().await.expect("json");
+        assert_scim_error(st, &v, want, None);
+    }
     for if_match in ["*", "W/\"1\""] {
         let r = put(if_match, "gone", "/Users/no-such-id".into()).await;
         let st = r.status().as_u16();
