@@ -49,12 +49,6 @@ async fn app_and_engine_with(
     (app, clock, engine)
 }
 
-async fn create(app: &TestApp, path: &str, body: Value) -> String {
-    let (st, v) = app.scim_json(Method::POST, "c", path, Some(body)).await;
-    assert_eq!(st, 201, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
-
 /// Runs every due job, then moves the clock past the longest retry delay, `rounds` times.
 async fn rounds(engine: &Engine, clock: &ManualClock, rounds: usize) {
     for _ in 0..rounds {
@@ -74,11 +68,15 @@ both!(mapping_attempts_are_the_jobs_count, |b| async move {
         ..Faults::default()
     });
     let (app, clock, engine) = app_and_engine(b, &server.base_url(), 3).await;
-    let u1 = create(&app, "/Users", user_body("one@corp.example")).await;
-    let u2 = create(&app, "/Users", user_body("two@corp.example")).await;
+    let u1 = app
+        .create_id("c", "/Users", user_body("one@corp.example"))
+        .await;
+    let u2 = app
+        .create_id("c", "/Users", user_body("two@corp.example"))
+        .await;
     let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                        "displayName": "Developers", "members": [{"value": u1}]});
-    let gid = create(&app, "/Groups", group).await;
+    let gid = app.create_id("c", "/Groups", group).await;
     rounds(&engine, &clock, 1).await;
     let m = app
         .store()
@@ -151,7 +149,10 @@ both!(
         engine.cfg.lease = std::time::Duration::from_secs(1); // budget 0.8 s, vendor timeout 30 s
         let mut ids = Vec::new();
         for i in 0..6 {
-            ids.push(create(&app, "/Users", user_body(&format!("slow{i}@corp.example"))).await);
+            ids.push(
+                app.create_id("c", "/Users", user_body(&format!("slow{i}@corp.example")))
+                    .await,
+            );
         }
         // More cuts than the gate has slots (max_concurrency 4).
         rounds(&engine, &clock, 2).await;

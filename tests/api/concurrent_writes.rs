@@ -24,12 +24,6 @@ fn patch(op: &str, path: &str, value: Value) -> Value {
            "Operations": [{"op": op, "path": path, "value": value}]})
 }
 
-async fn post(app: &TestApp, path: &str, body: Value) -> String {
-    let (st, v) = app.scim_json(Method::POST, "t1", path, Some(body)).await;
-    assert_eq!(st, 201, "{v}");
-    v["id"].as_str().expect("id").to_string()
-}
-
 /// The version in a response's ETag (`W/"7"`), checked against its body's `meta.version`.
 async fn answer(r: reqwest::Response) -> (i64, Value) {
     assert_eq!(r.status(), 200);
@@ -57,7 +51,9 @@ fn assert_each_version_once(versions: Vec<i64>) {
 
 both!(parallel_patches_of_one_user_all_apply, |b| async move {
     let app = spawn_app(b).await;
-    let id = post(&app, "/Users", user_body("par@corp.example")).await;
+    let id = app
+        .create_id("t1", "/Users", user_body("par@corp.example"))
+        .await;
     let path = format!("/Users/{id}");
     let answers = join_all((0..WRITERS).map(|i| {
         let (app, path) = (&app, &path);
@@ -110,10 +106,13 @@ both!(
         let app = spawn_app(b).await;
         let mut users = Vec::new();
         for i in 0..WRITERS {
-            users.push(post(&app, "/Users", user_body(&format!("m{i}@corp.example"))).await);
+            users.push(
+                app.create_id("t1", "/Users", user_body(&format!("m{i}@corp.example")))
+                    .await,
+            );
         }
-        let gid = post(
-            &app,
+        let gid = app.create_id(
+            "t1",
             "/Groups",
             json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Par"}),
         )
@@ -148,7 +147,9 @@ both!(
 
 both!(parallel_puts_each_answer_their_own_write, |b| async move {
     let app = spawn_app(b).await;
-    let id = post(&app, "/Users", user_body("put@corp.example")).await;
+    let id = app
+        .create_id("t1", "/Users", user_body("put@corp.example"))
+        .await;
     let path = format!("/Users/{id}");
     let answers = join_all((0..WRITERS).map(|i| {
         let (app, path) = (&app, &path);
@@ -180,22 +181,17 @@ both!(parallel_puts_each_answer_their_own_write, |b| async move {
 // is a write; a missing resource is a 404 whatever `If-Match` says.
 both!(put_if_match_is_checked_by_the_write, |b| async move {
     let app = spawn_app(b).await;
-    let id = post(&app, "/Users", user_body("ifm@corp.example")).await;
+    let id = app
+        .create_id("t1", "/Users", user_body("ifm@corp.example"))
+        .await;
     let path = format!("/Users/{id}");
     let put = |if_match: &'static str, name: &'static str, path: String| {
         let app = &app;
         async move {
             let mut body = user_body("ifm@corp.example");
             body["displayName"] = json!(name);
-            app.client
-                .put(app.url("t1", &path))
-                .bearer_auth(&app.tokens["t1"])
-                .header("if-match", if_match)
-                .header("content-type", "application/scim+json")
-                .body(body.to_string())
-                .send()
+            app.scim_if_match(Method::PUT, "t1", &path, Some(if_match), Some(body))
                 .await
-                .expect("request")
         }
     };
     let r = put("W/\"1\"", "one", path.clone()).await;
@@ -217,20 +213,14 @@ both!(put_if_match_is_checked_by_the_write, |b| async move {
     assert_eq!((version, &body["displayName"]), (4, &json!("any")));
     // A stale version is a 412 even when the write would also take another user's
     // userName; at the current version that is a 409.
-    post(&app, "/Users", user_body("taken@corp.example")).await;
+    app.create_id("t1", "/Users", user_body("taken@corp.example"))
+        .await;
     for (if_match, want) in [("W/\"1\"", 412), ("W/\"4\"", 409)] {
         let mut body = user_body("taken@corp.example");
         body["displayName"] = json!("taker");
         let r = app
-            .client
-            .put(app.url("t1", &path))
-            .bearer_auth(&app.tokens["t1"])
-            .header("if-match", if_match)
-            .header("content-type", "application/scim+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
+            .scim_if_match(Method::PUT, "t1", &path, Some(if_match), Some(body))
+            .await;
         let st = r.status().as_u16();
         let v: Value = r.json().await.expect("json");
         assert_scim_error(st, &v, want, None);
@@ -258,28 +248,18 @@ both!(
         let app = spawn_app(b).await;
         for round in 0..WRITERS * 2 {
             let name = format!("pd{round}@corp.example");
-            let path = format!("/Users/{}", post(&app, "/Users", user_body(&name)).await);
+            let path = format!(
+                "/Users/{}",
+                app.create_id("t1", "/Users", user_body(&name)).await
+            );
             let mut body = user_body(&name);
             body["displayName"] = json!("written");
-            let put = app
-                .client
-                .put(app.url("t1", &path))
-                .bearer_auth(&app.tokens["t1"])
-                .header("if-match", "W/\"1\"")
-                .header("content-type", "application/scim+json")
-                .body(body.to_string())
-                .send();
-            let delete = app
-                .client
-                .delete(app.url("t1", &path))
-                .bearer_auth(&app.tokens["t1"])
-                .header("if-match", "W/\"1\"")
-                .send();
-            let (put, delete) = tokio::join!(put, delete);
-            let got = (
-                put.expect("PUT").status().as_u16(),
-                delete.expect("DELETE").status().as_u16(),
+            let v1 = Some("W/\"1\"");
+            let (put, delete) = tokio::join!(
+                app.scim_if_match(Method::PUT, "t1", &path, v1, Some(body)),
+                app.scim_if_match(Method::DELETE, "t1", &path, v1, None),
             );
+            let got = (put.status().as_u16(), delete.status().as_u16());
             let (st, _) = app.scim_json(Method::GET, "t1", &path, None).await;
             match got {
                 (200, 412) => assert_eq!(st, 200, "round {round}: the PUT won"),

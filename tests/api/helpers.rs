@@ -248,16 +248,38 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> Response {
+        self.scim_if_match(method, target, path, None, body).await
+    }
+
+    /// A SCIM request with the target's token and, when given, an `If-Match` header.
+    pub async fn scim_if_match(
+        &self,
+        method: Method,
+        target: &str,
+        path: &str,
+        if_match: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let mut rb = self
             .client
             .request(method, self.url(target, path))
             .bearer_auth(&self.tokens[target]);
+        if let Some(v) = if_match {
+            rb = rb.header("if-match", v);
+        }
         if let Some(b) = body {
             rb = rb
                 .header("content-type", "application/scim+json")
                 .body(b.to_string());
         }
         rb.send().await.expect("request")
+    }
+
+    /// POSTs a resource that must be created (201); its id.
+    pub async fn create_id(&self, target: &str, path: &str, body: Value) -> String {
+        let (st, v) = self.scim_json(Method::POST, target, path, Some(body)).await;
+        assert_eq!(st, 201, "{v}");
+        v["id"].as_str().expect("id").to_string()
     }
 
     pub async fn scim_json(

@@ -12,12 +12,6 @@ use crate::helpers::*;
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-async fn post(app: &TestApp, path: &str, body: Value) -> String {
-    let (s, v) = app.scim_json(Method::POST, "t1", path, Some(body)).await;
-    assert_eq!(s, 201, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
-
 /// A single GET: its status, body and `ETag`.
 async fn get_one(app: &TestApp, path: &str) -> (u16, Value, String) {
     let r = app.scim(Method::GET, "t1", path, None).await;
@@ -62,41 +56,42 @@ async fn items_match_gets(app: &TestApp, method: Method, list: &str, body: Optio
 
 both!(list_items_are_what_get_shows, |b| async move {
     let app = spawn_app(b).await;
-    let plain = post(
-        &app,
+    let plain = app.create_id(
+        "t1",
         "/Users",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "plain@corp.example"}),
     )
     .await;
-    let full = post(
-        &app,
-        "/Users",
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
-            "userName": "Zoë.\"Q\"@corp.example", "externalId": "00u\\9",
-            "name": {"givenName": "Zoë", "familyName": "Ünal", "formatted": "Zoë Ünal"},
-            "title": "Head of groups", "active": true,
-            "emails": [{"value": "zoe@corp.example", "type": "work", "primary": true}],
-            ENT: {"department": "Sales", "manager": {"value": &plain}}
-        }),
-    )
-    .await;
+    let full = app
+        .create_id(
+            "t1",
+            "/Users",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT],
+                "userName": "Zoë.\"Q\"@corp.example", "externalId": "00u\\9",
+                "name": {"givenName": "Zoë", "familyName": "Ünal", "formatted": "Zoë Ünal"},
+                "title": "Head of groups", "active": true,
+                "emails": [{"value": "zoe@corp.example", "type": "work", "primary": true}],
+                ENT: {"department": "Sales", "manager": {"value": &plain}}
+            }),
+        )
+        .await;
     // A server key's name as a value: this one is rendered as a tree, in the same pages.
-    post(
-        &app,
+    app.create_id(
+        "t1",
         "/Users",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "meta@corp.example", "nickName": "meta"}),
     )
     .await;
-    post(
-        &app,
+    app.create_id(
+        "t1",
         "/Groups",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng",
                "members": [{"value": &plain, "display": "Plain"}, {"value": &full}]}),
     )
     .await;
-    post(
-        &app,
+    app.create_id(
+        "t1",
         "/Groups",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Empty"}),
     )

@@ -22,12 +22,6 @@ fn add_member(id: &str) -> Value {
            "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]})
 }
 
-async fn post(app: &TestApp, path: &str, body: Value) -> String {
-    let (st, v) = app.scim_json(Method::POST, "t1", path, Some(body)).await;
-    assert_eq!(st, 201, "{v}");
-    v["id"].as_str().expect("id").to_string()
-}
-
 /// Sends every request at once; each answer with the request it answers.
 async fn all_at_once(
     app: &TestApp,
@@ -49,7 +43,7 @@ async fn users(app: &TestApp, prefix: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..PAIRS {
         let name = format!("{prefix}{i}@corp.example");
-        ids.push(post(app, "/Users", user_body(&name)).await);
+        ids.push(app.create_id("t1", "/Users", user_body(&name)).await);
     }
     ids
 }
@@ -58,7 +52,7 @@ async fn group(app: &TestApp, members: &[String]) -> String {
     let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
     let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                       "displayName": "Race", "members": members});
-    post(app, "/Groups", body).await
+    app.create_id("t1", "/Groups", body).await
 }
 
 async fn member_ids(app: &TestApp, gid: &str) -> (BTreeSet<String>, Value) {

@@ -331,36 +331,24 @@ both!(etags_and_if_match, |b| async move {
     let id = u["id"].as_str().unwrap();
     let v = u["meta"]["version"].as_str().unwrap().to_string();
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "displayName", "value": "X"}]});
+    let path = format!("/Users/{id}");
     let r = app
-        .client
-        .patch(app.url("t1", &format!("/Users/{id}")))
-        .bearer_auth(&app.tokens["t1"])
-        .header("if-match", "W/\"999\"")
-        .header("content-type", "application/scim+json")
-        .body(patch.to_string())
-        .send()
-        .await
-        .unwrap();
+        .scim_if_match(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some("W/\"999\""),
+            Some(patch.clone()),
+        )
+        .await;
     assert_eq!(r.status(), 412);
     let r = app
-        .client
-        .patch(app.url("t1", &format!("/Users/{id}")))
-        .bearer_auth(&app.tokens["t1"])
-        .header("if-match", &v)
-        .header("content-type", "application/scim+json")
-        .body(patch.to_string())
-        .send()
-        .await
-        .unwrap();
+        .scim_if_match(Method::PATCH, "t1", &path, Some(&v), Some(patch))
+        .await;
     assert_eq!(r.status(), 200);
     let r = app
-        .client
-        .delete(app.url("t1", &format!("/Users/{id}")))
-        .bearer_auth(&app.tokens["t1"])
-        .header("if-match", &v)
-        .send()
-        .await
-        .unwrap();
+        .scim_if_match(Method::DELETE, "t1", &path, Some(&v), None)
+        .await;
     assert_eq!(r.status(), 412, "old version no longer matches");
 });
 
