@@ -37,7 +37,7 @@ pub struct ListPage {
 }
 
 /// Keys the answer sets itself. Canonical JSON holds none of them (`canonical/mod.rs`,
-/// `service::take_members`), so the check in `spliceable` is a guard, not a path taken.
+/// `members::take_members`), so the check in `spliceable` is a guard, not a path taken.
 const SERVER_KEYS: [&str; 4] = ["id", "meta", "groups", "members"];
 
 /// The members of a JSON object, as text between its braces; None when it is not an object.

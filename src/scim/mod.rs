@@ -60,6 +60,7 @@ pub mod discovery;
 pub mod handlers;
 pub mod list;
 pub mod list_body;
+pub mod members;
 pub mod render;
 pub mod routes;
 pub mod service;

@@ -7,7 +7,8 @@ use super::ResourceType;
 use super::canonical::canonicalize;
 use super::error::ScimError;
 use super::list_body::{resource_json, spliceable};
-use super::patch::{apply_patch, parse_patch};
+pub use super::members::take_members;
+use super::patch::{apply_patch, named_members, parse_patch};
 use super::projection::project;
 use super::render::{Links, render};
 use crate::state::{AppState, TargetInfo};
@@ -76,43 +77,6 @@ const PATCH_TRIES: usize = 32;
 
 fn not_found(rt: ResourceType, id: &str) -> ScimError {
     ScimError::not_found(format!("{} `{id}` not found", rt.as_str()))
-}
-
-/// Splits a group's `members` out of its canonical JSON, de-duplicated by id.
-pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<MemberInput>, ScimError> {
-    let mut ids: Vec<MemberInput> = Vec::new();
-    if let Some(members) = doc.remove("members") {
-        let arr = match members {
-            Value::Array(a) => a,
-            Value::Null => Vec::new(),
-            _ => return Err(ScimError::invalid_value("members must be an array")),
-        };
-        for m in arr {
-            let id = m
-                .get("value")
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    ScimError::invalid_value("every member needs a `value` (the member's id)")
-                })?;
-            if m.get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("group"))
-            {
-                return Err(ScimError::invalid_value(
-                    "nested groups are not supported: members must be users",
-                ));
-            }
-            if !ids.iter().any(|x| x.id == id) {
-                let display = m.get("display").and_then(Value::as_str).map(str::to_owned);
-                ids.push(MemberInput {
-                    id: id.to_string(),
-                    display,
-                });
-            }
-        }
-    }
-    Ok(ids)
 }
 
 /// Removes server-owned keys a document may carry.
@@ -304,8 +268,22 @@ impl Ctx<'_> {
         if_match: Option<Option<Vec<i64>>>,
     ) -> Result<Rendered, ScimError> {
         let ops = parse_patch(body)?;
+        // Okta's and Entra's member adds and removes name their members: only those are
+        // read and written, whatever the group's size (`patch/named_members.rs`).
+        let mut named = match rt {
+            ResourceType::Group => named_members(&ops),
+            ResourceType::User => None,
+        };
         for _ in 0..PATCH_TRIES {
-            let cur = self.load(rt, id).await?;
+            let cur = match &named {
+                Some(ids) => self
+                    .state
+                    .store
+                    .group_with_named_members(&self.target.name, id, ids)
+                    .await?
+                    .ok_or_else(|| not_found(rt, id))?,
+                None => self.load(rt, id).await?,
+            };
             Self::precondition(&if_match, cur.version)?;
             let mut doc = cur.data.clone();
             doc.insert("id".into(), json!(id));
@@ -335,8 +313,20 @@ impl Ctx<'_> {
                 ResourceType::Group => Some(take_members(&mut doc)?),
                 ResourceType::User => None,
             };
+            if let (Some(ids), Some(members)) = (&named, &members)
+                && members.iter().any(|m| !ids.contains(&m.id))
+            {
+                // A member the operations did not name by its id as stored (not expected:
+                // ids are kept as sent): apply the PATCH to the whole list instead.
+                named = None;
+                continue;
+            }
             if doc == cur.data && members == old_members {
-                // Nothing changed: no new version, no job.
+                // Nothing changed: no new version, no job. The answer lists every member.
+                let mut cur = cur;
+                if named.is_some() {
+                    cur.links = None;
+                }
                 return self.show(cur, None, None).await;
             }
             let w = ResourceWrite {
@@ -349,7 +339,15 @@ impl Ctx<'_> {
                 method: "PATCH",
             };
             let version = cur.version;
-            match retry_contention(|| self.state.store.replace_resource(&w, Some(version))).await {
+            let store = &self.state.store;
+            let named_ids = named.as_deref();
+            let written = retry_contention(|| async {
+                match named_ids {
+                    Some(ids) => store.replace_named_members(&w, ids, version).await,
+                    None => store.replace_resource(&w, Some(version)).await,
+                }
+            });
+            match written.await {
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
                 Err(e) => return Err(e.into()),
                 Ok(written) => {

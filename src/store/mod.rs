@@ -18,6 +18,7 @@ mod create_batches_sqlite;
 pub mod dialect;
 pub mod enrichment;
 pub mod gauge_counts;
+pub mod group_members;
 mod history_rows;
 pub mod id_lookups;
 mod in_list_batch;

@@ -2,13 +2,12 @@
 //! and appends a history event, in the same transaction (the outbox). Reads are in
 //! `resource_reads.rs`.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
-use sqlx::Row;
 use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::enrichment::EnrichmentRow;
+use super::group_members::{MemberChanges, current_members_in};
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
 pub use super::resource_reads::ListQuery;
 use super::write_tx::BeginWrite;
@@ -237,6 +236,28 @@ impl Store {
         w: &ResourceWrite<'_>,
         expected_version: Option<i64>,
     ) -> StoreResult<StoredResource> {
+        self.replace_in(w, expected_version, None).await
+    }
+
+    /// A group PATCH that names the members it changes (`scim/patch/named_members.rs`):
+    /// `w.members` lists those of `named` that are members after it; the group's other
+    /// members are neither read nor written.
+    pub async fn replace_named_members(
+        &self,
+        w: &ResourceWrite<'_>,
+        named: &[String],
+        expected_version: i64,
+    ) -> StoreResult<StoredResource> {
+        self.replace_in(w, Some(expected_version), Some(named))
+            .await
+    }
+
+    async fn replace_in(
+        &self,
+        w: &ResourceWrite<'_>,
+        expected_version: Option<i64>,
+        named: Option<&[String]>,
+    ) -> StoreResult<StoredResource> {
         if w.id.contains('\0') {
             // Names no resource, as a read of it finds nothing (`get_listed_resource`);
             // Postgres cannot bind it.
@@ -247,6 +268,20 @@ impl Store {
         let rt = w.resource_type.as_str();
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
+            // A group's name is what connectors map to roles (Carbon Black's `group_roles`):
+            // a rename re-syncs every member. The name replaced is read under the row's lock.
+            let old_label: Option<Option<String>> = if w.resource_type == ResourceType::Group {
+                let sql = format!(
+                    "SELECT label FROM scim_resources WHERE target = $1 AND resource_type = 'Group' AND id = $2{}",
+                    self.row_lock(" FOR UPDATE")
+                );
+                match sqlx::query(AssertSqlSafe(sql)).bind(w.target).bind(w.id).fetch_optional(&mut *tx).await? {
+                    Some(r) => Some(r.try_get("label")?),
+                    None => return Err(StoreError::NotFound),
+                }
+            } else {
+                None
+            };
             // One statement reads and bumps the version under the row's lock: a writer that
             // waited for another's commit sees the version that commit wrote, so a stale
             // `expected_version` is always a mismatch (a SELECT before the UPDATE let two
@@ -290,43 +325,29 @@ impl Store {
                 return Err(StoreError::VersionMismatch { current: version });
             }
             if let Some(members) = w.members {
-                let mut old: HashMap<String, Option<String>> = HashMap::new();
-                for r in sqlx::query("SELECT member_id, display FROM scim_group_members WHERE target = $1 AND group_id = $2")
-                    .bind(w.target).bind(w.id).fetch_all(&mut *tx).await?
-                {
-                    old.insert(r.try_get("member_id")?, r.try_get("display")?);
-                }
+                let old = current_members_in!(tx, w.target, w.id, named);
+                let ch = MemberChanges::between(&old, members);
                 // Members the group already has are users: a user's DELETE removes its
                 // memberships under the group's row lock, which this write holds.
-                let added: Vec<String> = members.iter().filter(|m| !old.contains_key(&m.id)).map(|m| m.id.clone()).collect();
-                check_members!(&mut *tx, w.target, added, self.row_lock(" FOR SHARE"));
-                let new: HashMap<&String, &Option<String>> = members.iter().map(|m| (&m.id, &m.display)).collect();
-                let mut gone: Vec<&String> = old.keys().filter(|m| !new.contains_key(m)).collect();
-                gone.sort();
-                let mut members: Vec<&MemberInput> = members.iter().collect();
-                members.sort_by(|a, b| a.id.cmp(&b.id));
-                for gone in gone {
+                check_members!(&mut *tx, w.target, ch.added_ids(), self.row_lock(" FOR SHARE"));
+                for gone in &ch.gone {
                     sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 AND member_id = $3")
                         .bind(w.target).bind(w.id).bind(gone).execute(&mut *tx).await?;
                     enqueue_in!(&mut *tx, w.target, "User", gone, w.now_ms);
                 }
-                for m in members {
-                    match old.get(&m.id) {
-                        None => {
-                            sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                                .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
-                            enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
-                        }
-                        Some(d) if *d != m.display => {
-                            sqlx::query("UPDATE scim_group_members SET display = $4 WHERE target = $1 AND group_id = $2 AND member_id = $3")
-                                .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
-                        }
-                        Some(_) => {}
-                    }
+                for m in &ch.added {
+                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
+                    enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
+                }
+                for m in &ch.redisplayed {
+                    sqlx::query("UPDATE scim_group_members SET display = $4 WHERE target = $1 AND group_id = $2 AND member_id = $3")
+                        .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
                 }
             }
-            // A renamed group changes the roles its members derive from it.
-            if w.resource_type == ResourceType::Group && w.members.is_none() {
+            if let Some(old_label) = old_label
+                && old_label != d.label
+            {
                 enqueue_members_in!(&mut *tx, w.target, w.id, w.now_ms);
             }
             enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);

@@ -159,3 +159,87 @@ both!(okta_group_push_and_member_patches, |b| async move {
     );
     assert_eq!(app.scim(Method::GET, "t1", &path, None).await.status(), 404);
 });
+
+// A member PATCH reads and writes only the members it names (`patch/named_members.rs`);
+// its answer still lists every member, whether it changed something or not, and a PATCH
+// mixing a rename with a member change does both.
+both!(member_patches_answer_with_every_member, |b| async move {
+    let app = spawn_app(b).await;
+    let mut ids = Vec::new();
+    for k in 0..4 {
+        ids.push(user(&app, &format!("named{k}@corp.example")).await);
+    }
+    let members: Vec<Value> = ids[..3]
+        .iter()
+        .map(|id| json!({"value": id, "display": "D"}))
+        .collect();
+    let (s, g) = app.scim_json(Method::POST, "t1", "/Groups", Some(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Named", "members": members
+    }))).await;
+    assert_eq!(s, 201, "{g}");
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    let version = g["meta"]["version"].clone();
+    // Adding a member the group has, with another display: nothing changes.
+    let (s, same) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "other"}]}]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{same}");
+    assert_eq!(member_ids(&same).len(), 3, "every member listed: {same}");
+    assert_eq!(same["meta"]["version"], version, "no new version");
+    assert!(
+        same["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["display"] == "D")
+    );
+    // Removing a user that is no member is a no-op too (retried removals stay idempotent).
+    let (s, same) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[3])}]))),
+        )
+        .await;
+    assert_eq!((s, member_ids(&same).len()), (200, 3), "{same}");
+    // A rename and a member change in one PATCH (Entra sends them together).
+    let (s, g) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "Replace", "path": "displayName", "value": "Renamed"},
+        {"op": "Add", "path": "members", "value": [{"value": ids[3]}]},
+        {"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(g["displayName"], "Renamed");
+    let mut want = ids[1..].to_vec();
+    want.sort();
+    assert_eq!(member_ids(&g), want);
+    let (_, read) = app.scim_json(Method::GET, "t1", &path, None).await;
+    assert_eq!(member_ids(&read), want, "as stored");
+    // A member that is no user of the target: 400, nothing written.
+    let (s, e) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]))),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (_, read) = app.scim_json(Method::GET, "t1", &path, None).await;
+    assert_eq!(member_ids(&read), want);
+});

@@ -18,7 +18,7 @@ pub struct Ctx<'a> {
     pub id: Option<&'a Value>,
 }
 
-fn parse_path(p: &str) -> Result<PatchPath, ScimError> {
+pub(super) fn parse_path(p: &str) -> Result<PatchPath, ScimError> {
     if p.len() > 2048 {
         return Err(ScimError::invalid_path("path too long"));
     }

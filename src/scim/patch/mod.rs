@@ -21,12 +21,15 @@
 mod apply;
 mod matcher;
 mod multi;
+mod named_members;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_fixtures;
 
 use serde_json::{Map, Value};
+
+pub use named_members::named_members;
 
 use crate::scim::canonical::canonicalize;
 use crate::scim::error::ScimError;

@@ -164,3 +164,75 @@ both!(
         server.shutdown().await;
     }
 );
+
+// A group's name is what `group_roles` maps, so renaming a group changes its members'
+// roles: a rename by PATCH (Okta's path-less replace, Entra's `displayName` path) or by PUT
+// must re-sync every member, not only the group.
+both!(
+    carbon_black_group_rename_changes_members_roles,
+    |b| async move {
+        let sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
+        let server = sim.start().await.unwrap();
+        let mut s = Spawn::new(b);
+        s.extra_tokens = vec!["cb".into()];
+        s.extra_toml = carbon_black_toml(
+            "cb",
+            &server.base_url(),
+            "group_roles = { \"SOC Leads\" = \"ADMINISTRATOR\", Analysts = \"ANALYST\" }",
+        );
+        let app = spawn_with(s).await;
+        let mut ids = Vec::new();
+        for login in ["ren1@corp.example", "ren2@corp.example"] {
+            ids.push(app.create_id("cb", "/Users", user_body(login)).await);
+        }
+        let members: Vec<_> = ids.iter().map(|id| json!({"value": id})).collect();
+        let gid = app
+            .create_id(
+                "cb",
+                "/Groups",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Analysts", "members": members}),
+            )
+            .await;
+        drain(&app).await;
+        let role = |login: &str| sim.user_by_login(login).expect("at Carbon Black").role;
+        assert_eq!(role("ren1@corp.example"), "ANALYST");
+        // Okta's path-less replace carrying the id.
+        let (st, _) = app
+            .scim_json(
+                Method::PATCH,
+                "cb",
+                &format!("/Groups/{gid}"),
+                Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "SOC Leads"}}]})),
+            )
+            .await;
+        assert_eq!(st, 200);
+        drain(&app).await;
+        for login in ["ren1@corp.example", "ren2@corp.example"] {
+            assert_eq!(
+                role(login),
+                "ADMINISTRATOR",
+                "{login} after the PATCH rename"
+            );
+        }
+        // A whole PUT renaming it back, members unchanged.
+        let (st, _) = app
+            .scim_json(
+                Method::PUT,
+                "cb",
+                &format!("/Groups/{gid}"),
+                Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Analysts", "members": members})),
+            )
+            .await;
+        assert_eq!(st, 200);
+        drain(&app).await;
+        for login in ["ren1@corp.example", "ren2@corp.example"] {
+            assert_eq!(role(login), "ANALYST", "{login} after the PUT rename");
+        }
+        server.shutdown().await;
+    }
+);
