@@ -77,6 +77,18 @@ impl TargetKind {
     }
 }
 
+/// What a group PATCH answers (RFC 7644 §3.5.2 allows either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupPatchAnswer {
+    /// 200 with the group, every member listed.
+    #[default]
+    Group,
+    /// 204 with the new `ETag`: what Entra ID expects, and what a group of 100k members
+    /// needs (its 200 is 10 MB per member change).
+    NoContent,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -188,6 +200,9 @@ pub struct TargetConfig {
     pub reconcile_interval: Option<u64>,
     #[serde(default)]
     pub auto_repair: bool,
+    /// What a PATCH of a group answers: the group (200) or nothing (204).
+    #[serde(default)]
+    pub group_patch_answer: GroupPatchAnswer,
     /// Run an in-process vendor simulator for this target and point it there (trying the
     /// bridge without a vendor account; never for production). Credentials are not needed.
     #[serde(default)]

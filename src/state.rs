@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::config::{Config, TargetKind, TokenHash};
+use crate::config::{Config, GroupPatchAnswer, TargetKind, TokenHash};
 use crate::store::Store;
 
 /// A target as the SCIM layer sees it: who may call it and whose risk data it shows.
@@ -19,6 +19,8 @@ pub struct TargetInfo {
     pub token_hashes: Vec<TokenHash>,
     /// The abnormal target whose cache is joined onto this target's users.
     pub enrichment_source: Option<String>,
+    /// What a group PATCH answers.
+    pub group_patch_answer: GroupPatchAnswer,
 }
 
 /// What every request shares, behind one `Arc`: axum clones the state for each extractor
@@ -72,6 +74,7 @@ impl AppState {
                         kind,
                         token_hashes: t.token_sha256.clone(),
                         enrichment_source,
+                        group_patch_answer: t.group_patch_answer,
                     }),
                 ))
             })

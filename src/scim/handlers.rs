@@ -12,8 +12,9 @@ use super::error::{SCIM_CONTENT_TYPE, ScimError};
 use super::list::ListParams;
 use super::list_body::ListPage;
 use super::render::{BaseUrl, target_base};
-use super::service::{Ctx, Rendered, Shown};
+use super::service::{Ctx, PatchAnswer, Rendered, Shown};
 use super::{ResourceType, discovery};
+use crate::config::GroupPatchAnswer;
 use crate::state::AppState;
 
 /// A JSON response with the SCIM content type.
@@ -155,12 +156,24 @@ macro_rules! resource_handlers {
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> Result<Response, ScimError> {
-            Ok(with_resource(
-                StatusCode::OK,
-                ctx(&s, &t, &base)
-                    .patch($rt, &id, &body, if_match(&headers))
-                    .await?,
-            ))
+            // A target may answer group PATCHes with 204 (RFC 7644 §3.5.2): the 200 lists
+            // every member, 10 MB for a group of 100k.
+            let answer = if $rt == ResourceType::Group
+                && t.0.group_patch_answer == GroupPatchAnswer::NoContent
+            {
+                PatchAnswer::Version
+            } else {
+                PatchAnswer::Resource
+            };
+            let rendered = ctx(&s, &t, &base)
+                .patch($rt, &id, &body, if_match(&headers), answer)
+                .await?;
+            Ok(match answer {
+                PatchAnswer::Resource => with_resource(StatusCode::OK, rendered),
+                PatchAnswer::Version => {
+                    with_etag(StatusCode::NO_CONTENT.into_response(), rendered.version)
+                }
+            })
         }
         pub async fn $delete(
             State(s): State<AppState>,

@@ -29,6 +29,23 @@ pub struct Rendered {
     pub version: i64,
 }
 
+impl Rendered {
+    /// An answer without a body (a 204): the version alone, for the `ETag`.
+    fn version_only(version: i64) -> Self {
+        Rendered {
+            body: Map::new(),
+            version,
+        }
+    }
+}
+
+/// What a PATCH answers with: the resource, or only its new version (a 204).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchAnswer {
+    Resource,
+    Version,
+}
+
 /// A single GET's answer: a rendered tree, or JSON text written from the stored JSON as
 /// stored (`list_body::spliceable`), as pages write theirs.
 pub enum Shown {
@@ -266,6 +283,7 @@ impl Ctx<'_> {
         id: &str,
         body: &Value,
         if_match: Option<Option<Vec<i64>>>,
+        answer: PatchAnswer,
     ) -> Result<Rendered, ScimError> {
         let ops = parse_patch(body)?;
         // Okta's and Entra's member adds and removes name their members: only those are
@@ -323,6 +341,9 @@ impl Ctx<'_> {
             }
             if doc == cur.data && members == old_members {
                 // Nothing changed: no new version, no job. The answer lists every member.
+                if answer == PatchAnswer::Version {
+                    return Ok(Rendered::version_only(cur.version));
+                }
                 let mut cur = cur;
                 if named.is_some() {
                     cur.links = None;
@@ -352,6 +373,9 @@ impl Ctx<'_> {
                 Err(e) => return Err(e.into()),
                 Ok(written) => {
                     self.state.wake.notify_waiters();
+                    if answer == PatchAnswer::Version {
+                        return Ok(Rendered::version_only(written.version));
+                    }
                     return self.show_written(written).await;
                 }
             }
