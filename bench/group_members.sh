@@ -4,10 +4,12 @@
 # 5000 members (the rest inserted by SQL: a bigger body passes the request size limit),
 # then five of each of the IdPs' one-member PATCHes, one at a time (Okta's add, Okta's
 # remove by filter, Entra's remove by value array), timed from the client: the median,
-# min and max, and the size of the answer (200 with the group, every member included).
+# min and max, and the size of the answer (a 200 with the group and every member; with
+# `--answer no_content` the target answers 204).
 #
 #   bash bench/group_members.sh                               # 1k, 10k and 100k members
 #   bash bench/group_members.sh --members "100 1000" --bin /path/to/scim-bridge
+#   bash bench/group_members.sh --answer no_content    # the target answers group PATCHes 204
 #
 # Needs the release binary (cargo build --release --bin scim-bridge), psql and python3.
 # Env: PG_URL (default postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR. The bridge
@@ -16,12 +18,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZES="1000 10000 100000"
+ANSWER=group
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}/release/scim-bridge"
 while [ $# -gt 0 ]; do
   case "$1" in
     --members) SIZES="$2"; shift ;;
     --bin) BIN="$2"; shift ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
+    --answer) ANSWER="$2"; shift ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -58,6 +62,7 @@ org_uuid = "00000000-0000-0000-0000-0000000000aa"
 username = "bridge@example.com"
 service_key = "svc-key"
 api_key = "api-key"
+group_patch_answer = "$ANSWER"
 EOT
 env -u DATABASE_URL -u RUST_LOG "$BIN" serve --config "$WORK/bridge.toml" >"$WORK/bridge.log" 2>&1 &
 BRIDGE_PID=$!
