@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::in_list_batch::placeholders;
 use super::resource_reads::{ListedResource, row_to_resource, select_list};
 use super::resources::StoredResource;
-use super::{Store, StoreError, StoreResult, with_pool};
+use super::{Dialect, Store, StoreError, StoreResult, with_pool};
 use crate::scim::ResourceType;
 
 /// Ids per IN-list in membership statements.
@@ -107,6 +107,96 @@ macro_rules! current_members_in {
     }};
 }
 pub(super) use current_members_in;
+
+/// SQL of the batched membership statements: the ids (or `{"id", "display"}` objects) go
+/// in as one JSON array, so a group of thousands costs two statements, not two per member.
+pub(super) struct MemberSql {
+    pub insert_rows: &'static str,
+    pub delete_rows: &'static str,
+    pub enqueue_users: &'static str,
+}
+
+/// The upsert of a job row (as `jobs.rs`'s `enqueue_in!`), `$3` the time.
+macro_rules! job_upsert {
+    () => {
+        "ON CONFLICT (target, resource_type, resource_id) DO UPDATE \
+         SET generation = sync_jobs.generation + 1, run_after = $3, attempts = 0"
+    };
+}
+
+pub(super) fn member_sql(dialect: Dialect) -> MemberSql {
+    match dialect {
+        Dialect::Postgres => MemberSql {
+            insert_rows: "INSERT INTO scim_group_members (target, group_id, member_id, display) \
+                 SELECT $1, $2, m->>'id', m->>'display' FROM json_array_elements($3::json) AS m \
+                 ON CONFLICT DO NOTHING",
+            delete_rows: "DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 \
+                 AND member_id IN (SELECT json_array_elements_text($3::json))",
+            enqueue_users: concat!(
+                "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
+                 SELECT $1, 'User', u, 1, $3, 0, $3 FROM json_array_elements_text($2::json) AS u ",
+                job_upsert!()
+            ),
+        },
+        Dialect::Sqlite => MemberSql {
+            insert_rows: "INSERT INTO scim_group_members (target, group_id, member_id, display) \
+                 SELECT $1, $2, json_extract(value, '$.id'), json_extract(value, '$.display') \
+                 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
+            delete_rows: "DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 \
+                 AND member_id IN (SELECT value FROM json_each($3))",
+            enqueue_users: concat!(
+                "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
+                 SELECT $1, 'User', value, 1, $3, 0, $3 FROM json_each($2) WHERE true ",
+                job_upsert!()
+            ),
+        },
+    }
+}
+
+/// Adds membership rows for `$added` (`&[&MemberInput]`, sorted by id: concurrent writes
+/// lock member jobs in one order) and enqueues those users' jobs.
+macro_rules! add_members_in {
+    ($conn:expr, $dialect:expr, $target:expr, $group:expr, $added:expr, $now:expr) => {{
+        let added: &[&$crate::store::resources::MemberInput] = $added;
+        if !added.is_empty() {
+            let sql = $crate::store::group_members::member_sql($dialect);
+            let rows = serde_json::Value::Array(
+                added.iter().map(|m| serde_json::json!({"id": m.id, "display": m.display})).collect(),
+            ).to_string();
+            let ids = serde_json::Value::Array(
+                added.iter().map(|m| serde_json::Value::String(m.id.clone())).collect(),
+            ).to_string();
+            sqlx::query(sql.insert_rows).bind($target).bind($group).bind(&rows).execute(&mut *$conn).await?;
+            sqlx::query(sql.enqueue_users).bind($target).bind(&ids).bind($now).execute(&mut *$conn).await?;
+        }
+    }};
+}
+pub(super) use add_members_in;
+
+/// Removes the membership rows of `$gone` (`&[String]`, sorted) and enqueues those users'
+/// jobs.
+macro_rules! remove_members_in {
+    ($conn:expr, $dialect:expr, $target:expr, $group:expr, $gone:expr, $now:expr) => {{
+        let gone: &[String] = $gone;
+        if !gone.is_empty() {
+            let sql = $crate::store::group_members::member_sql($dialect);
+            let ids = serde_json::to_string(gone).unwrap_or_default();
+            sqlx::query(sql.delete_rows)
+                .bind($target)
+                .bind($group)
+                .bind(&ids)
+                .execute(&mut *$conn)
+                .await?;
+            sqlx::query(sql.enqueue_users)
+                .bind($target)
+                .bind(&ids)
+                .bind($now)
+                .execute(&mut *$conn)
+                .await?;
+        }
+    }};
+}
+pub(super) use remove_members_in;
 
 /// What a write's member list changes against the current members (`old`, all of the
 /// group's or only those a PATCH named): ids to add (users to check), ids gone, and the

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::enrichment::EnrichmentRow;
-use super::group_members::{MemberChanges, current_members_in};
+use super::group_members::{MemberChanges, add_members_in, current_members_in, remove_members_in};
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
 pub use super::resource_reads::ListQuery;
 use super::write_tx::BeginWrite;
@@ -215,11 +215,7 @@ impl Store {
                 // Sorted: concurrent writes lock member job rows in one order.
                 let mut members: Vec<&MemberInput> = members.iter().collect();
                 members.sort_by(|a, b| a.id.cmp(&b.id));
-                for m in members {
-                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                        .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
-                    enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
-                }
+                add_members_in!(tx, self.dialect(), w.target, w.id, &members, w.now_ms);
             }
             enqueue_in!(&mut *tx, w.target, rt, w.id, w.now_ms);
             record_accepted_in!(&mut *tx, w.target, rt, w.id, d.label.as_deref(), w.now_ms, w.method, 1);
@@ -330,16 +326,8 @@ impl Store {
                 // Members the group already has are users: a user's DELETE removes its
                 // memberships under the group's row lock, which this write holds.
                 check_members!(&mut *tx, w.target, ch.added_ids(), self.row_lock(" FOR SHARE"));
-                for gone in &ch.gone {
-                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 AND member_id = $3")
-                        .bind(w.target).bind(w.id).bind(gone).execute(&mut *tx).await?;
-                    enqueue_in!(&mut *tx, w.target, "User", gone, w.now_ms);
-                }
-                for m in &ch.added {
-                    sqlx::query("INSERT INTO scim_group_members (target, group_id, member_id, display) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                        .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
-                    enqueue_in!(&mut *tx, w.target, "User", &m.id, w.now_ms);
-                }
+                remove_members_in!(tx, self.dialect(), w.target, w.id, &ch.gone, w.now_ms);
+                add_members_in!(tx, self.dialect(), w.target, w.id, &ch.added, w.now_ms);
                 for m in &ch.redisplayed {
                     sqlx::query("UPDATE scim_group_members SET display = $4 WHERE target = $1 AND group_id = $2 AND member_id = $3")
                         .bind(w.target).bind(w.id).bind(&m.id).bind(&m.display).execute(&mut *tx).await?;
