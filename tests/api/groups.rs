@@ -344,3 +344,67 @@ both!(group_patch_can_answer_no_content, |b| async move {
         .await;
     assert_eq!((st, member_ids(&g)), (200, vec![uid]));
 });
+
+// A group of hundreds: its members go in and out in batched statements (a JSON array of
+// ids per statement, `store/group_members.rs`), past the 500 ids of one existence check.
+both!(a_group_of_hundreds_is_written_whole, |b| async move {
+    let app = spawn_app(b).await;
+    let mut ids = Vec::new();
+    for k in 0..620 {
+        ids.push(user(&app, &format!("many{k}@corp.example")).await);
+    }
+    let all: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let (s, g) = app
+        .scim_json(
+            Method::POST,
+            "t1",
+            "/Groups",
+            Some(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Many",
+        "members": all[..600]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!(member_ids(&g).len(), 600);
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    // A PUT keeping 20..620: 20 removed, 20 added, the display of one changed.
+    let mut kept: Vec<Value> = all[20..].to_vec();
+    kept[0] = json!({"value": ids[20], "display": "renamed"});
+    let (s, g) = app
+        .scim_json(
+            Method::PUT,
+            "t1",
+            &path,
+            Some(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Many",
+        "members": kept})),
+        )
+        .await;
+    assert_eq!(s, 200, "{g}");
+    let mut want: Vec<String> = ids[20..].to_vec();
+    want.sort();
+    assert_eq!(member_ids(&g), want);
+    let (_, read) = app.scim_json(Method::GET, "t1", &path, None).await;
+    assert_eq!(member_ids(&read), want);
+    let renamed: Vec<&Value> = read["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["display"] == "renamed")
+        .collect();
+    assert_eq!(renamed.len(), 1);
+    assert_eq!(renamed[0]["value"], json!(ids[20]));
+    // Entra removes 300 in one operation.
+    let gone: Vec<Value> = ids[20..320].iter().map(|id| json!({"value": id})).collect();
+    let (s, g) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "Remove", "path": "members", "value": gone}]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(member_ids(&g).len(), 300);
+});
