@@ -12,7 +12,7 @@ use super::error::{SCIM_CONTENT_TYPE, ScimError};
 use super::list::ListParams;
 use super::list_body::ListPage;
 use super::render::{BaseUrl, target_base};
-use super::service::{Ctx, PatchAnswer, Rendered, Shown};
+use super::service::{Ctx, PatchAnswer, Projection, Rendered, Shown};
 use super::{ResourceType, discovery};
 use crate::config::GroupPatchAnswer;
 use crate::state::AppState;
@@ -57,12 +57,7 @@ fn shown(s: Shown) -> Response {
 }
 
 fn with_resource(status: StatusCode, rendered: Rendered) -> Response {
-    let location = rendered
-        .body
-        .get("meta")
-        .and_then(|m| m.get("location"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let location = rendered.location;
     let mut r = with_etag(
         scim_json(status, &Value::Object(rendered.body)),
         rendered.version,
@@ -85,6 +80,14 @@ fn ctx<'a>(state: &'a AppState, t: &'a AuthedTarget, base: &BaseUrl) -> Ctx<'a> 
 
 fn attrs(raw: Option<&str>) -> Result<ListParams, ScimError> {
     ListParams::from_query(raw)
+}
+
+/// `attributes` / `excludedAttributes` for a write's answer (RFC 7644 §3.9).
+fn projection(p: &ListParams) -> Projection<'_> {
+    Projection {
+        attributes: p.attributes.as_deref(),
+        excluded: p.excluded.as_deref(),
+    }
 }
 
 macro_rules! resource_handlers {
@@ -113,11 +116,15 @@ macro_rules! resource_handlers {
             State(s): State<AppState>,
             Extension(t): Extension<AuthedTarget>,
             base: BaseUrl,
+            RawQuery(q): RawQuery,
             ScimJson(body): ScimJson,
         ) -> Result<Response, ScimError> {
+            let p = attrs(q.as_deref())?;
             Ok(with_resource(
                 StatusCode::CREATED,
-                ctx(&s, &t, &base).create($rt, &body).await?,
+                ctx(&s, &t, &base)
+                    .create($rt, &body, projection(&p))
+                    .await?,
             ))
         }
         pub async fn $get(
@@ -138,13 +145,15 @@ macro_rules! resource_handlers {
             Extension(t): Extension<AuthedTarget>,
             base: BaseUrl,
             Path((_, id)): Path<(String, String)>,
+            RawQuery(q): RawQuery,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> Result<Response, ScimError> {
+            let p = attrs(q.as_deref())?;
             Ok(with_resource(
                 StatusCode::OK,
                 ctx(&s, &t, &base)
-                    .replace($rt, &id, &body, if_match(&headers))
+                    .replace($rt, &id, &body, if_match(&headers), projection(&p))
                     .await?,
             ))
         }
@@ -153,9 +162,11 @@ macro_rules! resource_handlers {
             Extension(t): Extension<AuthedTarget>,
             base: BaseUrl,
             Path((_, id)): Path<(String, String)>,
+            RawQuery(q): RawQuery,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> Result<Response, ScimError> {
+            let p = attrs(q.as_deref())?;
             // A target may answer group PATCHes with 204 (RFC 7644 §3.5.2): the 200 lists
             // every member, 10 MB for a group of 100k.
             let answer = if $rt == ResourceType::Group
@@ -166,7 +177,7 @@ macro_rules! resource_handlers {
                 PatchAnswer::Resource
             };
             let rendered = ctx(&s, &t, &base)
-                .patch($rt, &id, &body, if_match(&headers), answer)
+                .patch($rt, &id, &body, if_match(&headers), answer, projection(&p))
                 .await?;
             Ok(match answer {
                 PatchAnswer::Resource => with_resource(StatusCode::OK, rendered),

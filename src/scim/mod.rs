@@ -54,6 +54,7 @@ impl ResourceType {
     }
 }
 
+pub mod answers;
 pub mod auth;
 pub mod body;
 pub mod discovery;

@@ -4,6 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::ResourceType;
+use super::answers::location_of;
+pub use super::answers::{PatchAnswer, Projection, Rendered, Shown};
 use super::canonical::canonicalize;
 use super::error::ScimError;
 use super::list_body::{resource_json, spliceable};
@@ -21,36 +23,6 @@ pub struct Ctx<'a> {
     pub target: &'a TargetInfo,
     /// `{base}/scim/v2/{target}`
     pub base: String,
-}
-
-/// A rendered resource and its version (for the ETag header).
-pub struct Rendered {
-    pub body: Map<String, Value>,
-    pub version: i64,
-}
-
-impl Rendered {
-    /// An answer without a body (a 204): the version alone, for the `ETag`.
-    fn version_only(version: i64) -> Self {
-        Rendered {
-            body: Map::new(),
-            version,
-        }
-    }
-}
-
-/// What a PATCH answers with: the resource, or only its new version (a 204).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchAnswer {
-    Resource,
-    Version,
-}
-
-/// A single GET's answer: a rendered tree, or JSON text written from the stored JSON as
-/// stored (`list_body::spliceable`), as pages write theirs.
-pub enum Shown {
-    Tree(Rendered),
-    Text { body: Vec<u8>, version: i64 },
 }
 
 impl From<StoreError> for ScimError {
@@ -104,36 +76,8 @@ fn strip_server_keys(doc: &mut Map<String, Value>) {
 }
 
 impl Ctx<'_> {
-    fn enrichment(&self) -> Option<&str> {
+    pub(super) fn enrichment(&self) -> Option<&str> {
         self.target.enrichment_source.as_deref()
-    }
-
-    async fn links(&self, r: &StoredResource) -> Result<Links, ScimError> {
-        if let Some(links) = &r.links {
-            return Ok(links.clone());
-        }
-        let ids = std::slice::from_ref(&r.id);
-        let store = &self.state.store;
-        let t = &self.target.name;
-        let mut m = match r.resource_type {
-            ResourceType::User => store.groups_of(t, ids).await?,
-            ResourceType::Group => store.members_of(t, ids).await?,
-        };
-        Ok(m.remove(&r.id).unwrap_or_default())
-    }
-
-    /// Renders `r` (moved into the answer, not copied) and applies the projection.
-    pub async fn show(
-        &self,
-        r: StoredResource,
-        attrs: Option<&str>,
-        excluded: Option<&str>,
-    ) -> Result<Rendered, ScimError> {
-        let links = self.links(&r).await?;
-        let (rt, version) = (r.resource_type, r.version);
-        let mut body = render(r, &self.base, Some(&links), self.enrichment().is_some());
-        project(rt, &mut body, attrs, excluded)?;
-        Ok(Rendered { body, version })
     }
 
     async fn load(&self, rt: ResourceType, id: &str) -> Result<StoredResource, ScimError> {
@@ -170,7 +114,12 @@ impl Ctx<'_> {
         self.show(r, attrs, excluded).await.map(Shown::Tree)
     }
 
-    pub async fn create(&self, rt: ResourceType, body: &Value) -> Result<Rendered, ScimError> {
+    pub async fn create(
+        &self,
+        rt: ResourceType,
+        body: &Value,
+        shape: Projection<'_>,
+    ) -> Result<Rendered, ScimError> {
         let mut doc = canonicalize(rt, body)?;
         strip_server_keys(&mut doc);
         let members = match rt {
@@ -194,11 +143,16 @@ impl Ctx<'_> {
             // instead of reading it back (two round trips fewer per POST).
             let version = stored.version;
             let mut body = render(stored, &self.base, Some(&Links::new()), false);
-            project(rt, &mut body, None, None)?;
-            return Ok(Rendered { body, version });
+            let location = location_of(&body);
+            project(rt, &mut body, shape.attributes, shape.excluded)?;
+            return Ok(Rendered {
+                body,
+                version,
+                location,
+            });
         }
         let r = self.load(rt, &id).await?;
-        self.show(r, None, None).await
+        self.show(r, shape.attributes, shape.excluded).await
     }
 
     /// Checks `If-Match` against the current version; returns the version to write against.
@@ -219,6 +173,7 @@ impl Ctx<'_> {
         id: &str,
         body: &Value,
         if_match: Option<Option<Vec<i64>>>,
+        shape: Projection<'_>,
     ) -> Result<Rendered, ScimError> {
         let mut doc = canonicalize(rt, body)?;
         strip_server_keys(&mut doc);
@@ -253,24 +208,7 @@ impl Ctx<'_> {
                 other => other?,
             };
         self.state.wake.notify_waiters();
-        self.show_written(written).await
-    }
-
-    /// The answer to a PUT or PATCH: the resource as this request wrote it, with the version
-    /// its transaction gave it (a read after the commit could show a later writer's data).
-    /// Membership and enrichment are not part of the write: they come from the shared read
-    /// by id (`store/id_lookups.rs`), which costs less than a query of their own.
-    async fn show_written(&self, mut written: StoredResource) -> Result<Rendered, ScimError> {
-        let (t, rt) = (&self.target.name, written.resource_type);
-        let store = &self.state.store;
-        if let Some(read) = store
-            .get_resource(t, rt, &written.id, self.enrichment())
-            .await?
-        {
-            written.links = read.links;
-            written.enrichment = read.enrichment;
-        }
-        self.show(written, None, None).await
+        self.show_written(written, shape).await
     }
 
     /// Applies a PatchOp message. Concurrent writers are handled optimistically: the patch is
@@ -284,6 +222,7 @@ impl Ctx<'_> {
         body: &Value,
         if_match: Option<Option<Vec<i64>>>,
         answer: PatchAnswer,
+        shape: Projection<'_>,
     ) -> Result<Rendered, ScimError> {
         let ops = parse_patch(body)?;
         // Okta's and Entra's member adds and removes name their members: only those are
@@ -348,7 +287,10 @@ impl Ctx<'_> {
                 if named.is_some() {
                     cur.links = None;
                 }
-                return self.show(cur, None, None).await;
+                if rt == ResourceType::Group && !shape.shows_members() {
+                    cur.links = Some(Links::new());
+                }
+                return self.show(cur, shape.attributes, shape.excluded).await;
             }
             let w = ResourceWrite {
                 target: &self.target.name,
@@ -376,7 +318,7 @@ impl Ctx<'_> {
                     if answer == PatchAnswer::Version {
                         return Ok(Rendered::version_only(written.version));
                     }
-                    return self.show_written(written).await;
+                    return self.show_written(written, shape).await;
                 }
             }
         }

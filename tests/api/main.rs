@@ -30,3 +30,4 @@ mod slow_clients;
 mod tcp_nodelay;
 mod user_name_lookups;
 mod users;
+mod write_answers;
