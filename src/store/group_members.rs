@@ -113,7 +113,8 @@ pub(super) use current_members_in;
 pub(super) struct MemberSql {
     pub insert_rows: &'static str,
     pub delete_rows: &'static str,
-    pub enqueue_users: &'static str,
+    /// Upserts the jobs of the ids in `$2` (resources of type `$4`) at time `$3`.
+    pub enqueue: &'static str,
 }
 
 /// The upsert of a job row (as `jobs.rs`'s `enqueue_in!`), `$3` the time.
@@ -132,9 +133,9 @@ pub(super) fn member_sql(dialect: Dialect) -> MemberSql {
                  ON CONFLICT DO NOTHING",
             delete_rows: "DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 \
                  AND member_id IN (SELECT json_array_elements_text($3::json))",
-            enqueue_users: concat!(
+            enqueue: concat!(
                 "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
-                 SELECT $1, 'User', u, 1, $3, 0, $3 FROM json_array_elements_text($2::json) AS u ",
+                 SELECT $1, $4, u, 1, $3, 0, $3 FROM json_array_elements_text($2::json) AS u ",
                 job_upsert!()
             ),
         },
@@ -144,9 +145,9 @@ pub(super) fn member_sql(dialect: Dialect) -> MemberSql {
                  FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
             delete_rows: "DELETE FROM scim_group_members WHERE target = $1 AND group_id = $2 \
                  AND member_id IN (SELECT value FROM json_each($3))",
-            enqueue_users: concat!(
+            enqueue: concat!(
                 "INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at) \
-                 SELECT $1, 'User', value, 1, $3, 0, $3 FROM json_each($2) WHERE true ",
+                 SELECT $1, $4, value, 1, $3, 0, $3 FROM json_each($2) WHERE true ",
                 job_upsert!()
             ),
         },
@@ -167,7 +168,7 @@ macro_rules! add_members_in {
                 added.iter().map(|m| serde_json::Value::String(m.id.clone())).collect(),
             ).to_string();
             sqlx::query(sql.insert_rows).bind($target).bind($group).bind(&rows).execute(&mut *$conn).await?;
-            sqlx::query(sql.enqueue_users).bind($target).bind(&ids).bind($now).execute(&mut *$conn).await?;
+            sqlx::query(sql.enqueue).bind($target).bind(&ids).bind($now).bind("User").execute(&mut *$conn).await?;
         }
     }};
 }
@@ -187,10 +188,11 @@ macro_rules! remove_members_in {
                 .bind(&ids)
                 .execute(&mut *$conn)
                 .await?;
-            sqlx::query(sql.enqueue_users)
+            sqlx::query(sql.enqueue)
                 .bind($target)
                 .bind(&ids)
                 .bind($now)
+                .bind("User")
                 .execute(&mut *$conn)
                 .await?;
         }

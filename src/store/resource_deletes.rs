@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::group_members::member_sql;
 use super::jobs::{enqueue_in, enqueue_members_in, record_accepted_in};
 use super::write_tx::BeginWrite;
 use super::write_tx::with_writer;
@@ -37,22 +38,30 @@ impl Store {
             match rt {
                 ResourceType::User => {
                     // Groups that lose this member must re-send their member lists.
-                    let groups: Vec<String> = sqlx::query("SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2 ORDER BY group_id")
+                    // Their `members` change, so they get a new version: a PATCH that read a
+                    // group before this commit is applied again to the group without this
+                    // member, instead of writing the member back and being refused for it.
+                    // The groups are locked in id order first (deletions sharing groups do
+                    // not deadlock), then bumped, unlinked and enqueued: four statements
+                    // however many groups the user is in.
+                    let groups: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT r.id FROM scim_resources r JOIN scim_group_members gm ON gm.target = r.target AND gm.group_id = r.id \
+                         WHERE gm.target = $1 AND gm.member_id = $2 AND r.resource_type = 'Group' ORDER BY r.id{}",
+                        self.row_lock(" FOR UPDATE OF r")
+                    )))
                         .bind(target).bind(id).fetch_all(&mut *tx).await?
-                        .iter().map(|r| r.try_get::<String, _>("group_id")).collect::<Result<_, _>>()?;
-                    // Their `members` change, so they get a new version (in one order, so
-                    // deletions sharing groups do not deadlock): a PATCH that read a group
-                    // before this commit is applied again to the group without this member,
-                    // instead of writing the member back and being refused for it.
-                    let now = crate::clock::rfc3339_ms(now_ms);
-                    for g in &groups {
-                        sqlx::query("UPDATE scim_resources SET version = version + 1, last_modified = $3 WHERE target = $1 AND resource_type = 'Group' AND id = $2")
-                            .bind(target).bind(g).bind(&now).execute(&mut *tx).await?;
-                    }
-                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
-                        .bind(target).bind(id).execute(&mut *tx).await?;
-                    for g in &groups {
-                        enqueue_in!(&mut *tx, target, "Group", g, now_ms);
+                        .iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+                    if !groups.is_empty() {
+                        let now = crate::clock::rfc3339_ms(now_ms);
+                        sqlx::query("UPDATE scim_resources SET version = version + 1, last_modified = $3 \
+                                     WHERE target = $1 AND resource_type = 'Group' \
+                                     AND id IN (SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2)")
+                            .bind(target).bind(id).bind(&now).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
+                            .bind(target).bind(id).execute(&mut *tx).await?;
+                        let ids = serde_json::to_string(&groups).unwrap_or_default();
+                        sqlx::query(member_sql(self.dialect()).enqueue)
+                            .bind(target).bind(&ids).bind(now_ms).bind("Group").execute(&mut *tx).await?;
                     }
                 }
                 ResourceType::Group => {
