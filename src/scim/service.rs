@@ -228,7 +228,12 @@ impl Ctx<'_> {
         // Okta's and Entra's member adds and removes name their members: only those are
         // read and written, whatever the group's size (`patch/named_members.rs`).
         let mut named = match rt {
-            ResourceType::Group => named_members(&ops),
+            // An id with U+0000 names no member: no stored value holds one, and Postgres
+            // could not bind it.
+            ResourceType::Group => named_members(&ops).map(|mut ids| {
+                ids.retain(|id| !id.contains('\0'));
+                ids
+            }),
             ResourceType::User => None,
         };
         for _ in 0..PATCH_TRIES {

@@ -210,6 +210,31 @@ both!(member_patches_answer_with_every_member, |b| async move {
         )
         .await;
     assert_eq!((s, member_ids(&same).len()), (200, 3), "{same}");
+    // Ids no stored value can hold (U+0000, raw or escaped in the filter) are no 500, also
+    // beside a change that makes the PATCH write.
+    for (k, path_expr) in [
+        "members[value eq \"a\u{0}b\"]",
+        r#"members[value eq "a\u0000b"]"#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = ops(json!([
+            {"op": "replace", "path": "externalId", "value": format!("nul-{k}")},
+            {"op": "remove", "path": path_expr}]));
+        let (s, same) = app.scim_json(Method::PATCH, "t1", &path, Some(body)).await;
+        assert!(s == 200 || s == 400, "{s} {same}");
+    }
+    let (s, e) = app
+        .scim_json(
+            Method::PATCH,
+            "t1",
+            &path,
+            Some(ops(json!([
+        {"op": "Remove", "path": "members", "value": [{"value": "a\u{0}b"}]}]))),
+        )
+        .await;
+    assert!(s == 200 || s == 400, "{s} {e}");
     // A rename and a member change in one PATCH (Entra sends them together).
     let (s, g) = app
         .scim_json(
