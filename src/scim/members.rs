@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
 use crate::store::resources::MemberInput;
@@ -44,4 +44,17 @@ pub fn take_members(doc: &mut Map<String, Value>) -> Result<Vec<MemberInput>, Sc
         }
     }
     Ok(ids)
+}
+
+/// A group's `members` attribute from its membership as read: `(id, display)` pairs.
+pub fn members_value(links: &[(String, Option<String>)]) -> Value {
+    Value::Array(
+        links
+            .iter()
+            .map(|(v, d)| match d {
+                Some(d) => json!({"value": v, "display": d}),
+                None => json!({"value": v}),
+            })
+            .collect(),
+    )
 }

@@ -9,6 +9,7 @@ pub use super::answers::{PatchAnswer, Projection, Rendered, Shown};
 use super::canonical::canonicalize;
 use super::error::ScimError;
 use super::list_body::{resource_json, spliceable};
+use super::members::members_value;
 pub use super::members::take_members;
 use super::patch::{apply_patch, named_members, parse_patch};
 use super::projection::project;
@@ -252,14 +253,7 @@ impl Ctx<'_> {
             let old_members = match rt {
                 ResourceType::Group => {
                     let links = self.links(&cur).await?;
-                    let arr: Vec<Value> = links
-                        .iter()
-                        .map(|(v, d)| match d {
-                            Some(d) => json!({"value": v, "display": d}),
-                            None => json!({"value": v}),
-                        })
-                        .collect();
-                    doc.insert("members".into(), Value::Array(arr));
+                    doc.insert("members".into(), members_value(&links));
                     Some(
                         links
                             .into_iter()

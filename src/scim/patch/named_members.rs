@@ -104,8 +104,8 @@ mod tests {
 
     use super::named_members;
     use crate::scim::ResourceType;
+    use crate::scim::members::{members_value, take_members};
     use crate::scim::patch::{PatchOp, apply_patch, parse_patch};
-    use crate::scim::service::take_members;
 
     fn ops(list: Value) -> Vec<PatchOp> {
         parse_patch(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list}))
@@ -173,14 +173,7 @@ mod tests {
         ops: &[PatchOp],
     ) -> Outcome {
         let mut doc = data.clone();
-        let arr: Vec<Value> = members
-            .iter()
-            .map(|(v, d)| match d {
-                Some(d) => json!({"value": v, "display": d}),
-                None => json!({"value": v}),
-            })
-            .collect();
-        doc.insert("members".into(), Value::Array(arr));
+        doc.insert("members".into(), members_value(members));
         apply_patch(ResourceType::Group, &mut doc, ops).map_err(|e| format!("{e:?}"))?;
         let after = take_members(&mut doc).map_err(|e| format!("{e:?}"))?;
         Ok((doc, after.into_iter().map(|m| (m.id, m.display)).collect()))

@@ -1,6 +1,8 @@
-//! Carbon Black: lifecycle (delete and API-key revocation) and the last-admin refusal.
+//! Carbon Black: lifecycle (delete and API-key revocation), the last-admin refusal, and roles
+//! by group through a rename.
 
 use reqwest::Method;
+use scim_bridge::sim::SimServer;
 use scim_bridge::sim::carbon_black::{CarbonBlackSim, CarbonBlackSimConfig};
 use serde_json::json;
 
@@ -8,7 +10,9 @@ use super::*;
 use crate::both;
 use crate::helpers::*;
 
-both!(carbon_black_lifecycle, |b| async move {
+/// A bridge with target `cb` on a Carbon Black simulator whose `group_roles` map
+/// "SOC Leads" to ADMINISTRATOR and "Analysts" to ANALYST.
+async fn with_group_roles(b: Backend) -> (CarbonBlackSim, SimServer, TestApp) {
     let sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
     let server = sim.start().await.unwrap();
     let mut s = Spawn::new(b);
@@ -19,6 +23,11 @@ both!(carbon_black_lifecycle, |b| async move {
         "group_roles = { \"SOC Leads\" = \"ADMINISTRATOR\", Analysts = \"ANALYST\" }",
     );
     let app = spawn_with(s).await;
+    (sim, server, app)
+}
+
+both!(carbon_black_lifecycle, |b| async move {
+    let (sim, server, app) = with_group_roles(b).await;
     let (_, u) = app
         .scim_json(
             Method::POST,
@@ -171,16 +180,7 @@ both!(
 both!(
     carbon_black_group_rename_changes_members_roles,
     |b| async move {
-        let sim = CarbonBlackSim::new(CarbonBlackSimConfig::default());
-        let server = sim.start().await.unwrap();
-        let mut s = Spawn::new(b);
-        s.extra_tokens = vec!["cb".into()];
-        s.extra_toml = carbon_black_toml(
-            "cb",
-            &server.base_url(),
-            "group_roles = { \"SOC Leads\" = \"ADMINISTRATOR\", Analysts = \"ANALYST\" }",
-        );
-        let app = spawn_with(s).await;
+        let (sim, server, app) = with_group_roles(b).await;
         let mut ids = Vec::new();
         for login in ["ren1@corp.example", "ren2@corp.example"] {
             ids.push(app.create_id("cb", "/Users", user_body(login)).await);
