@@ -15,6 +15,7 @@ mod docs_commands;
 mod enrichment;
 mod errors;
 mod gauge_counts;
+mod group_sizes;
 mod groups;
 mod id_lookups;
 mod list_bodies;
