@@ -168,9 +168,12 @@ macro_rules! resource_handlers {
         ) -> Result<Response, ScimError> {
             let p = attrs(q.as_deref())?;
             // A target may answer group PATCHes with 204 (RFC 7644 §3.5.2): the 200 lists
-            // every member, 10 MB for a group of 100k.
+            // every member, 10 MB for a group of 100k. A request asking for attributes
+            // still gets them.
             let answer = if $rt == ResourceType::Group
                 && t.0.group_patch_answer == GroupPatchAnswer::NoContent
+                && p.attributes.is_none()
+                && p.excluded.is_none()
             {
                 PatchAnswer::Version
             } else {

@@ -58,9 +58,22 @@ both!(group_patch_can_answer_no_content, |b| async move {
         "the ETag is the new version"
     );
     // The same PATCH again changes nothing: 204 as well, with the same ETag.
-    let r = app.scim(Method::PATCH, "quiet", &path, Some(add_bb)).await;
+    let r = app
+        .scim(Method::PATCH, "quiet", &path, Some(add_bb.clone()))
+        .await;
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers().get("etag").unwrap().to_str().unwrap(), etag);
+    // A client asking for attributes gets them.
+    let (st, g) = app
+        .scim_json(
+            Method::PATCH,
+            "quiet",
+            &format!("{path}?attributes=displayName"),
+            Some(add_bb),
+        )
+        .await;
+    assert_eq!((st, g["displayName"].as_str()), (200, Some("Quiet")), "{g}");
+    assert!(g.get("members").is_none(), "{g}");
     // Users are not groups: their PATCH answers with the user.
     let (st, u) = app
         .scim_json(
