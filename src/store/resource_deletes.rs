@@ -42,8 +42,9 @@ impl Store {
                     // group before this commit is applied again to the group without this
                     // member, instead of writing the member back and being refused for it.
                     // The groups are locked in id order first (deletions sharing groups do
-                    // not deadlock), then bumped, unlinked and enqueued: four statements
-                    // however many groups the user is in.
+                    // not deadlock), then bumped and enqueued, and the memberships deleted
+                    // (always, whatever the join found): four statements however many groups
+                    // the user is in.
                     let groups: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT r.id FROM scim_resources r JOIN scim_group_members gm ON gm.target = r.target AND gm.group_id = r.id \
                          WHERE gm.target = $1 AND gm.member_id = $2 AND r.resource_type = 'Group' ORDER BY r.id{}",
@@ -57,12 +58,12 @@ impl Store {
                                      WHERE target = $1 AND resource_type = 'Group' \
                                      AND id IN (SELECT group_id FROM scim_group_members WHERE target = $1 AND member_id = $2)")
                             .bind(target).bind(id).bind(&now).execute(&mut *tx).await?;
-                        sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
-                            .bind(target).bind(id).execute(&mut *tx).await?;
                         let ids = serde_json::to_string(&groups).unwrap_or_default();
                         sqlx::query(member_sql(self.dialect()).enqueue)
                             .bind(target).bind(&ids).bind(now_ms).bind("Group").execute(&mut *tx).await?;
                     }
+                    sqlx::query("DELETE FROM scim_group_members WHERE target = $1 AND member_id = $2")
+                        .bind(target).bind(id).execute(&mut *tx).await?;
                 }
                 ResourceType::Group => {
                     enqueue_members_in!(&mut *tx, target, id, now_ms);
