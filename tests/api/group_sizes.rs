@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::groups::{member_ids, ops, user};
+use crate::groups::{member_ids, ops, patch_ops, user};
 use crate::helpers::*;
 
 // `group_patch_answer = "no_content"`: a group PATCH answers 204 with the new ETag and no
@@ -75,15 +75,14 @@ both!(group_patch_can_answer_no_content, |b| async move {
     assert_eq!((st, g["displayName"].as_str()), (200, Some("Quiet")), "{g}");
     assert!(g.get("members").is_none(), "{g}");
     // Users are not groups: their PATCH answers with the user.
-    let (st, u) = app
-        .scim_json(
-            Method::PATCH,
-            "quiet",
-            &format!("/Users/{a}"),
-            Some(ops(json!([
-            {"op": "replace", "path": "displayName", "value": "Q A"}]))),
-        )
-        .await;
+    let (st, u) = patch_ops(
+        &app,
+        "quiet",
+        &format!("/Users/{a}"),
+        json!([
+            {"op": "replace", "path": "displayName", "value": "Q A"}]),
+    )
+    .await;
     assert_eq!((st, u["displayName"].as_str()), (200, Some("Q A")));
     // The default target answers group PATCHes with the group.
     let uid = user(&app, "qc@corp.example").await;
@@ -97,16 +96,13 @@ both!(group_patch_can_answer_no_content, |b| async move {
         )
         .await;
     assert_eq!(st, 201);
-    let (st, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &format!("/Groups/{}", g["id"].as_str().unwrap()),
-            Some(ops(
-                json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]),
-            )),
-        )
-        .await;
+    let (st, g) = patch_ops(
+        &app,
+        "t1",
+        &format!("/Groups/{}", g["id"].as_str().unwrap()),
+        json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]),
+    )
+    .await;
     assert_eq!((st, member_ids(&g)), (200, vec![uid]));
 });
 
@@ -161,15 +157,14 @@ both!(a_group_of_hundreds_is_written_whole, |b| async move {
     assert_eq!(renamed[0]["value"], json!(ids[20]));
     // Entra removes 300 in one operation.
     let gone: Vec<Value> = ids[20..320].iter().map(|id| json!({"value": id})).collect();
-    let (s, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
-        {"op": "Remove", "path": "members", "value": gone}]))),
-        )
-        .await;
+    let (s, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
+        {"op": "Remove", "path": "members", "value": gone}]),
+    )
+    .await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(member_ids(&g).len(), 300);
 });

@@ -39,6 +39,17 @@ pub(crate) fn ops(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
+/// A PATCH of `path` on `target` with these operations: (status, body).
+pub(crate) async fn patch_ops(
+    app: &TestApp,
+    target: &str,
+    path: &str,
+    list: Value,
+) -> (u16, Value) {
+    app.scim_json(Method::PATCH, target, path, Some(ops(list)))
+        .await
+}
+
 both!(okta_group_push_and_member_patches, |b| async move {
     let app = spawn_app(b).await;
     let a = user(&app, "a@corp.example").await;
@@ -54,49 +65,46 @@ both!(okta_group_push_and_member_patches, |b| async move {
     assert_eq!(g["members"][0]["display"], "a@corp.example");
     let path = format!("/Groups/{gid}");
     // add members
-    let (s, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "add", "path": "members", "value": [{"value": bb, "display": "b"}, {"value": c}]}])))).await;
+    let (s, g) = patch_ops(&app, "t1", &path, json!([{"op": "add", "path": "members", "value": [{"value": bb, "display": "b"}, {"value": c}]}])).await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(member_ids(&g).len(), 3);
     // remove by filter
-    let (_, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(
-                json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
-            )),
-        )
-        .await;
+    let (_, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
     assert!(!member_ids(&g).contains(&a));
     // Entra: remove by value array, capitalised op
-    let (_, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(
-                json!([{"op": "Remove", "path": "members", "value": [{"value": c}]}]),
-            )),
-        )
-        .await;
+    let (_, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": c}]}]),
+    )
+    .await;
     assert_eq!(member_ids(&g), vec![bb.clone()]);
     // replace the whole list
-    let (_, g) = app.scim_json(Method::PATCH, "t1", &path, Some(ops(json!([{"op": "replace", "path": "members", "value": [{"value": a}, {"value": c}]}])))).await;
+    let (_, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([{"op": "replace", "path": "members", "value": [{"value": a}, {"value": c}]}]),
+    )
+    .await;
     let mut want = vec![a.clone(), c.clone()];
     want.sort();
     assert_eq!(member_ids(&g), want);
     // Okta's path-less rename carrying the id
-    let (s, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(
-                json!([{"op": "replace", "value": {"id": gid, "displayName": "Eng"}}]),
-            )),
-        )
-        .await;
+    let (s, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([{"op": "replace", "value": {"id": gid, "displayName": "Eng"}}]),
+    )
+    .await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(g["displayName"], "Eng");
     // the user shows its group (readOnly, derived)
@@ -139,16 +147,13 @@ both!(okta_group_push_and_member_patches, |b| async move {
     let (_, g) = app.scim_json(Method::GET, "t1", &path, None).await;
     assert_eq!(member_ids(&g), vec![c.clone()]);
     // unknown member
-    let (s, e) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(
-                json!([{"op": "add", "path": "members", "value": [{"value": "not-a-user"}]}]),
-            )),
-        )
-        .await;
+    let (s, e) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([{"op": "add", "path": "members", "value": [{"value": "not-a-user"}]}]),
+    )
+    .await;
     assert_scim_error(s, &e, 400, Some("invalidValue"));
     // PUT then DELETE
     let (s, g) = app.scim_json(Method::PUT, "t1", &path, Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng2", "members": [{"value": bb}]}))).await;
@@ -181,15 +186,14 @@ both!(member_patches_answer_with_every_member, |b| async move {
     let path = format!("/Groups/{}", g["id"].as_str().unwrap());
     let version = g["meta"]["version"].clone();
     // Adding a member the group has, with another display: nothing changes.
-    let (s, same) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
-        {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "other"}]}]))),
-        )
-        .await;
+    let (s, same) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
+        {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "other"}]}]),
+    )
+    .await;
     assert_eq!(s, 200, "{same}");
     assert_eq!(member_ids(&same).len(), 3, "every member listed: {same}");
     assert_eq!(same["meta"]["version"], version, "no new version");
@@ -201,15 +205,14 @@ both!(member_patches_answer_with_every_member, |b| async move {
             .all(|m| m["display"] == "D")
     );
     // Removing a user that is no member is a no-op too (retried removals stay idempotent).
-    let (s, same) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
-        {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[3])}]))),
-        )
-        .await;
+    let (s, same) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[3])}]),
+    )
+    .await;
     assert_eq!((s, member_ids(&same).len()), (200, 3), "{same}");
     // Ids no stored value can hold (U+0000, raw or escaped in the filter) are no 500, also
     // beside a change that makes the PATCH write.
@@ -226,28 +229,26 @@ both!(member_patches_answer_with_every_member, |b| async move {
         let (s, same) = app.scim_json(Method::PATCH, "t1", &path, Some(body)).await;
         assert!(s == 200 || s == 400, "{s} {same}");
     }
-    let (s, e) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
-        {"op": "Remove", "path": "members", "value": [{"value": "a\u{0}b"}]}]))),
-        )
-        .await;
+    let (s, e) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
+        {"op": "Remove", "path": "members", "value": [{"value": "a\u{0}b"}]}]),
+    )
+    .await;
     assert!(s == 200 || s == 400, "{s} {e}");
     // A rename and a member change in one PATCH (Entra sends them together).
-    let (s, g) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
+    let (s, g) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
         {"op": "Replace", "path": "displayName", "value": "Renamed"},
         {"op": "Add", "path": "members", "value": [{"value": ids[3]}]},
-        {"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}]))),
-        )
-        .await;
+        {"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}]),
+    )
+    .await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(g["displayName"], "Renamed");
     let mut want = ids[1..].to_vec();
@@ -256,15 +257,14 @@ both!(member_patches_answer_with_every_member, |b| async move {
     let (_, read) = app.scim_json(Method::GET, "t1", &path, None).await;
     assert_eq!(member_ids(&read), want, "as stored");
     // A member that is no user of the target: 400, nothing written.
-    let (s, e) = app
-        .scim_json(
-            Method::PATCH,
-            "t1",
-            &path,
-            Some(ops(json!([
-        {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]))),
-        )
-        .await;
+    let (s, e) = patch_ops(
+        &app,
+        "t1",
+        &path,
+        json!([
+        {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]),
+    )
+    .await;
     assert_eq!(s, 400, "{e}");
     let (_, read) = app.scim_json(Method::GET, "t1", &path, None).await;
     assert_eq!(member_ids(&read), want);
