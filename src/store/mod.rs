@@ -78,6 +78,32 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// `with_conn!` for a statement only Postgres runs: `$pool` is the store's `PgPool`.
+macro_rules! with_pg_conn {
+    ($store:expr, $pool:expr, $conn:ident => $body:expr) => {
+        match &$store.shelf {
+            Some(shelf) => {
+                let mut lease = shelf.lease().await?;
+                let result = match lease.conn() {
+                    Some($conn) => $body,
+                    None => Err($crate::store::StoreError::Unavailable(
+                        "connection lease already returned".into(),
+                    )),
+                };
+                if result.is_ok() {
+                    lease.done();
+                }
+                result
+            }
+            None => {
+                let $conn = $pool;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pg_conn;
+
 /// Binds dynamically built values onto a query of either dialect.
 macro_rules! bind_values {
     ($query:expr, $values:expr) => {{

@@ -10,9 +10,11 @@ use super::enrichment::EnrichmentRow;
 use super::group_members::{MemberChanges, add_members_in, current_members_in, remove_members_in};
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
 pub use super::resource_reads::ListQuery;
+use super::single_statement::{create_pg, replace_user_pg};
 use super::write_tx::BeginWrite;
 use super::write_tx::with_writer;
 use super::{Store, StoreError, StoreResult};
+use super::{with_conn, with_pg_conn};
 use crate::scim::ResourceType;
 
 /// A resource as stored, with its derived membership and enrichment when asked for.
@@ -139,6 +141,36 @@ fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
 }
 
 impl Store {
+    /// A replace that broke a unique index (`e`, a 409) when `expected_version` was named:
+    /// a failed precondition is a 412 whatever else the write would break (RFC 7644
+    /// §3.14), so a taken userName is a 409 only at the version named.
+    async fn precondition_first(
+        &self,
+        w: &ResourceWrite<'_>,
+        e: StoreError,
+        expected_version: Option<i64>,
+    ) -> StoreError {
+        let Some(ev) = expected_version else { return e };
+        if !matches!(e, StoreError::Conflict(_)) {
+            return e;
+        }
+        match self.current_version(w).await {
+            Ok(None) => StoreError::NotFound,
+            Ok(Some(current)) if current != ev => StoreError::VersionMismatch { current },
+            Ok(Some(_)) => e,
+            Err(read) => read,
+        }
+    }
+
+    /// The resource's version as committed now, outside any transaction.
+    async fn current_version(&self, w: &ResourceWrite<'_>) -> StoreResult<Option<i64>> {
+        with_conn!(self, c => {
+            sqlx::query_scalar("SELECT version FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
+                .bind(w.target).bind(w.resource_type.as_str()).bind(w.id)
+                .fetch_optional(c).await.map_err(StoreError::from)
+        })
+    }
+
     /// `lock` on Postgres; nothing on SQLite, whose one writer is alone.
     pub(super) fn row_lock(&self, lock: &'static str) -> &'static str {
         match self.dialect() {
@@ -179,21 +211,9 @@ impl Store {
         if let super::Db::Pg(pool) = &self.db
             && w.members.is_none_or(<[MemberInput]>::is_empty)
         {
-            let res = match &self.shelf {
-                Some(shelf) => {
-                    let mut lease = shelf.lease().await?;
-                    let res = match lease.conn() {
-                        Some(c) => super::single_statement::create_pg(c, w, &d, &created).await,
-                        None => Err(sqlx::Error::PoolClosed),
-                    };
-                    if res.is_ok() {
-                        lease.done();
-                    }
-                    res
-                }
-                None => super::single_statement::create_pg(pool, w, &d, &created).await,
-            };
-            res.map_err(|e| uniqueness(e, w))?;
+            with_pg_conn!(self, pool, c => {
+                create_pg(c, w, &d, &created).await.map_err(|e| uniqueness(e, w))
+            })?;
             return Ok(written);
         }
         with_writer!(self, p => {
@@ -262,6 +282,34 @@ impl Store {
         let d = derive(w.resource_type, w.data);
         let now = crate::clock::rfc3339_ms(w.now_ms);
         let rt = w.resource_type.as_str();
+        if w.resource_type == ResourceType::User
+            && w.members.is_none()
+            && let super::Db::Pg(pool) = &self.db
+        {
+            let row = with_pg_conn!(self, pool, c => {
+                replace_user_pg(c, w, &d, &now, expected_version).await.map_err(|e| uniqueness(e, w))
+            });
+            let (version, created) = match row {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    return Err(match (self.current_version(w).await?, expected_version) {
+                        (Some(current), Some(_)) => StoreError::VersionMismatch { current },
+                        _ => StoreError::NotFound,
+                    });
+                }
+                Err(e) => return Err(self.precondition_first(w, e, expected_version).await),
+            };
+            return Ok(StoredResource {
+                id: w.id.to_string(),
+                resource_type: w.resource_type,
+                data: w.data.clone(),
+                version,
+                created,
+                last_modified: now,
+                enrichment: None,
+                links: None,
+            });
+        }
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             // A group's name is what connectors map to roles (Carbon Black's `group_roles`):
@@ -295,24 +343,8 @@ impl Store {
                 Ok(Some(row)) => row,
                 Ok(None) => return Err(StoreError::NotFound),
                 Err(e) => {
-                    let e = uniqueness(e, w);
-                    // A failed precondition is a 412 whatever else the write would break
-                    // (RFC 7644 §3.14): a taken userName is a 409 only at the version named.
-                    if let (StoreError::Conflict(_), Some(ev)) = (&e, expected_version) {
-                        tx.rollback().await?;
-                        let cur = sqlx::query("SELECT version FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
-                            .bind(w.target).bind(rt).bind(w.id).fetch_optional(p).await?;
-                        match cur {
-                            None => return Err(StoreError::NotFound),
-                            Some(r) => {
-                                let current: i64 = r.try_get("version")?;
-                                if current != ev {
-                                    return Err(StoreError::VersionMismatch { current });
-                                }
-                            }
-                        }
-                    }
-                    return Err(e);
+                    tx.rollback().await?;
+                    return Err(self.precondition_first(w, uniqueness(e, w), expected_version).await);
                 }
             };
             let version = row.try_get::<i64, _>("version")? - 1;

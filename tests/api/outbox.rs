@@ -113,3 +113,144 @@ both!(create_paths_write_the_same_outbox_rows, |b| async move {
     let (_, list) = app.admin_get("/admin/v1/mappings?target=t1").await;
     assert_eq!(list["mappings"].as_array().map(Vec::len), Some(2), "{list}");
 });
+
+// Postgres writes a user's PUT or PATCH as one statement and a group's in a transaction;
+// both must leave the same rows, and a refused replace must leave none.
+both!(replace_paths_write_the_same_outbox_rows, |b| async move {
+    let app = spawn_app(b).await;
+    let user = |name: &str, display: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+               "userName": name, "displayName": display})
+    };
+    let uid = app
+        .create_id("t1", "/Users", user("two@corp.example", "Two"))
+        .await;
+    app.create_id("t1", "/Users", user("taken@corp.example", "T"))
+        .await;
+    let group = |name: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name,
+               "members": [{"value": uid}]})
+    };
+    let gid = app.create_id("t1", "/Groups", group("Ops")).await;
+    let (s, u) = app
+        .scim_json(
+            Method::PUT,
+            "t1",
+            &format!("/Users/{uid}"),
+            Some(user("two@corp.example", "Two Renamed")),
+        )
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(u["meta"]["version"], "W/\"2\"");
+    let (s, g) = app
+        .scim_json(
+            Method::PUT,
+            "t1",
+            &format!("/Groups/{gid}"),
+            Some(group("Ops Renamed")),
+        )
+        .await;
+    assert_eq!(s, 200, "{g}");
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "displayName", "value": "Two Patched"}]});
+    let (s, u) = app
+        .scim_json(Method::PATCH, "t1", &format!("/Users/{uid}"), Some(patch))
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(u["meta"]["version"], "W/\"3\"");
+    let history = |id: String| {
+        let app = &app;
+        async move {
+            let (s, body) = app.admin_get(&format!("/admin/v1/mappings/t1/{id}")).await;
+            assert_eq!(s, 200);
+            let mut events: Vec<(String, String)> = body["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "scim")
+                .map(|e| {
+                    (
+                        e["method"].as_str().unwrap().into(),
+                        e["message"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            events.sort_by(|a, b| a.1.cmp(&b.1));
+            (body["mapping"].clone(), events)
+        }
+    };
+    let accepted = |m: &str, v: u32| {
+        (
+            m.to_string(),
+            format!("accepted from the IdP (version {v})"),
+        )
+    };
+    let (m, events) = history(uid.clone()).await;
+    assert_eq!(
+        (m["state"].as_str(), m["scim_key"].as_str()),
+        (Some("pending"), Some("Two Patched")),
+        "{m}"
+    );
+    assert_eq!(
+        events,
+        vec![
+            accepted("POST", 1),
+            accepted("PUT", 2),
+            accepted("PATCH", 3)
+        ]
+    );
+    let (m, events) = history(gid.clone()).await;
+    assert_eq!(
+        (m["state"].as_str(), m["scim_key"].as_str()),
+        (Some("pending"), Some("Ops Renamed")),
+        "{m}"
+    );
+    assert_eq!(events, vec![accepted("POST", 1), accepted("PUT", 2)]);
+    // user jobs (coalesced) + group job
+    let q = app.store().queue_stats(i64::MAX).await.unwrap();
+    assert_eq!(q[0].depth, 3);
+    // Refused replaces write nothing: a taken userName (409), a stale If-Match (412, also
+    // when the userName is taken), an unknown id (404).
+    let path = format!("/Users/{uid}");
+    let (s, e) = app
+        .scim_json(
+            Method::PUT,
+            "t1",
+            &path,
+            Some(user("TAKEN@corp.example", "X")),
+        )
+        .await;
+    assert_eq!(
+        (s, e["scimType"].as_str()),
+        (409, Some("uniqueness")),
+        "{e}"
+    );
+    for name in ["TAKEN@corp.example", "two@corp.example"] {
+        let r = app
+            .scim_if_match(
+                Method::PUT,
+                "t1",
+                &path,
+                Some("W/\"2\""),
+                Some(user(name, "X")),
+            )
+            .await;
+        assert_eq!(r.status(), 412, "{name}");
+    }
+    let (s, _) = app
+        .scim_json(
+            Method::PUT,
+            "t1",
+            "/Users/no-such-user",
+            Some(user("n@corp.example", "N")),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (_, after) = history(uid.clone()).await;
+    assert_eq!(after.len(), 3, "{after:?}");
+    let (s, u) = app.scim_json(Method::GET, "t1", &path, None).await;
+    assert_eq!(
+        (s, u["displayName"].as_str(), u["meta"]["version"].as_str()),
+        (200, Some("Two Patched"), Some("W/\"3\""))
+    );
+});
