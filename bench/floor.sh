@@ -42,7 +42,7 @@ for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is requir
 
 NAME=floor
 # shellcheck source=bench/scratch.sh
-source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, CPU ticks
 wait_up() { # url pid log
   for _ in $(seq 1 200); do
     curl -s -o /dev/null "$1" 2>/dev/null && return 0
@@ -60,21 +60,6 @@ FPORT="$(free_port)"
 FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
 FLOOR_URL="http://127.0.0.1:$FPORT"
 wait_up "$FLOOR_URL/healthz" "$FLOOR_PID" "$WORK/floor.log"
-
-HZ="$(getconf CLK_TCK)"
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# Every postgres process's CPU, plus what the postmaster collected from ended backends.
-pg_ticks() {
-  ps -C postgres -o pid=,ppid= | awk '
-    { pid[$1] = 1; parent[$1] = $2 }
-    END { for (p in pid) { f = "/proc/" p "/stat"
-            if ((getline line < f) > 0) { split(line, s, " "); t += s[14] + s[15]
-              if (!(parent[p] in pid)) t += s[16] + s[17] }
-            close(f) }
-          print t + 0 }'
-}
-us_per() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 run_pgbench() { # conc -> tps (nothing when pgbench failed; its output is then on stderr)
   local j=2 out; [ "$1" -lt 2 ] && j=1

@@ -1,6 +1,7 @@
-# Sourced by bench/replicas.sh and bench/floor.sh (not run on its own): a scratch Postgres
-# database, a bearer token and a work directory, all removed on exit with every process in
-# PIDS; and start_bridge, a bridge on that database with workers off.
+# Sourced by bench/replicas.sh, bench/floor.sh and bench/user_writes.sh (not run on its
+# own): a scratch Postgres database, a bearer token and a work directory, all removed on
+# exit with every process in PIDS; start_bridge, a bridge on that database with workers
+# off; and CPU tick counters.
 # In: NAME (for names), N (seeded users, for the wrk scripts), BIN (the release binary).
 # Out: PG_URL DB URL WORK TOKEN TOKEN_SHA PIDS; BENCH_TOKEN BENCH_TARGET BENCH_USERS exported.
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
@@ -49,3 +50,18 @@ EOT
   done
   cat "$WORK/$1.log" >&2; echo "bridge $1 did not start" >&2; exit 1
 }
+
+HZ="$(getconf CLK_TCK)"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Every postgres process's CPU, plus what the postmaster collected from ended backends.
+pg_ticks() {
+  ps -C postgres -o pid=,ppid= | awk '
+    { pid[$1] = 1; parent[$1] = $2 }
+    END { for (p in pid) { f = "/proc/" p "/stat"
+            if ((getline line < f) > 0) { split(line, s, " "); t += s[14] + s[15]
+              if (!(parent[p] in pid)) t += s[16] + s[17] }
+            close(f) }
+          print t + 0 }'
+}
+us_per() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }

@@ -1,6 +1,8 @@
--- The bridge's PUT /Users/{id} transaction (src/store/resources.rs, replace_resource): the
--- resource row replaced and its version bumped in one statement, the job upsert, the
--- mapping marked pending, the history event; one commit.
+-- The rows of a PUT /Users/{id} as a transaction (src/store/resources.rs, replace_in: the
+-- bridge's on SQLite, and its PUT and PATCH of users on Postgres until round 23; since then
+-- they are one statement, bench/pgbench/put_one.sql): the resource row replaced and its
+-- version bumped in one statement, the job upsert, the mapping marked pending, the history
+-- event; one commit.
 \set k random(1, :users)
 BEGIN;
 UPDATE scim_resources SET external_id = NULL, user_name_lc = 'seed' || :k || '@example.com', display_name_lc = 'seed user ' || :k,

@@ -23,6 +23,58 @@ use sqlx::postgres::{PgConnection, PgPool, Postgres};
 
 use super::IDLE_PING_AFTER;
 
+/// Runs `$body` (a `StoreResult`) with `$conn` an executor for one statement: on Postgres
+/// a connection leased from the shelf, put back only when `$body` returned `Ok` (see
+/// `conn_shelf`); on SQLite the pool.
+macro_rules! with_conn {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match (&$store.db, &$store.shelf) {
+            ($crate::store::Db::Pg(_), Some(shelf)) => {
+                let mut lease = shelf.lease().await?;
+                let result = match lease.conn() {
+                    Some($conn) => $body,
+                    None => Err($crate::store::StoreError::Unavailable(
+                        "connection lease already returned".into(),
+                    )),
+                };
+                if result.is_ok() {
+                    lease.done();
+                }
+                result
+            }
+            ($crate::store::Db::Pg($conn), None) => $body,
+            ($crate::store::Db::Sqlite($conn), _) => $body,
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// `with_conn!` for a statement only Postgres runs: `$pool` is the store's `PgPool`.
+macro_rules! with_pg_conn {
+    ($store:expr, $pool:expr, $conn:ident => $body:expr) => {
+        match &$store.shelf {
+            Some(shelf) => {
+                let mut lease = shelf.lease().await?;
+                let result = match lease.conn() {
+                    Some($conn) => $body,
+                    None => Err($crate::store::StoreError::Unavailable(
+                        "connection lease already returned".into(),
+                    )),
+                };
+                if result.is_ok() {
+                    lease.done();
+                }
+                result
+            }
+            None => {
+                let $conn = $pool;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pg_conn;
+
 #[derive(Debug)]
 pub(crate) struct ConnShelf {
     pool: PgPool,

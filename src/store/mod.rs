@@ -29,6 +29,7 @@ pub mod page_hints;
 mod page_position;
 pub mod planner_stats;
 pub mod reconcile;
+mod replace_batches;
 pub mod resource_deletes;
 pub mod resource_reads;
 pub mod resources;
@@ -52,57 +53,7 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-/// Runs `$body` (a `StoreResult`) with `$conn` an executor for one statement: on Postgres
-/// a connection leased from the shelf, put back only when `$body` returned `Ok` (see
-/// `conn_shelf`); on SQLite the pool.
-macro_rules! with_conn {
-    ($store:expr, $conn:ident => $body:expr) => {
-        match (&$store.db, &$store.shelf) {
-            ($crate::store::Db::Pg(_), Some(shelf)) => {
-                let mut lease = shelf.lease().await?;
-                let result = match lease.conn() {
-                    Some($conn) => $body,
-                    None => Err($crate::store::StoreError::Unavailable(
-                        "connection lease already returned".into(),
-                    )),
-                };
-                if result.is_ok() {
-                    lease.done();
-                }
-                result
-            }
-            ($crate::store::Db::Pg($conn), None) => $body,
-            ($crate::store::Db::Sqlite($conn), _) => $body,
-        }
-    };
-}
-pub(crate) use with_conn;
-
-/// `with_conn!` for a statement only Postgres runs: `$pool` is the store's `PgPool`.
-macro_rules! with_pg_conn {
-    ($store:expr, $pool:expr, $conn:ident => $body:expr) => {
-        match &$store.shelf {
-            Some(shelf) => {
-                let mut lease = shelf.lease().await?;
-                let result = match lease.conn() {
-                    Some($conn) => $body,
-                    None => Err($crate::store::StoreError::Unavailable(
-                        "connection lease already returned".into(),
-                    )),
-                };
-                if result.is_ok() {
-                    lease.done();
-                }
-                result
-            }
-            None => {
-                let $conn = $pool;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use with_pg_conn;
+pub(crate) use conn_shelf::{with_conn, with_pg_conn};
 
 /// Binds dynamically built values onto a query of either dialect.
 macro_rules! bind_values {
@@ -142,6 +93,8 @@ pub struct Store {
     /// Concurrent member-less user creates share one statement (Postgres with a shelf) or
     /// one transaction (SQLite).
     pub(crate) creates: Option<create_batches::CreateBatches>,
+    /// Postgres with a shelf: concurrent replaces of different users share one statement.
+    pub(crate) replaces: Option<std::sync::Arc<replace_batches::ReplaceBatches>>,
     /// SQLite on a file: the one connection every write goes through (`write_tx`).
     pub(crate) sqlite_writer: Option<SqlitePool>,
 }
@@ -303,6 +256,7 @@ impl Store {
             let user_name_lookups = shelf.clone().map(user_name_lookups::pg_lookups);
             let id_lookups = shelf.clone().map(id_lookups::pg_id_lookups);
             let creates = shelf.clone().map(create_batches::pg_creates);
+            let replaces = shelf.clone().map(replace_batches::pg_replaces);
             Ok(Store {
                 db: Db::Pg(pool),
                 page_hints: Default::default(),
@@ -310,6 +264,7 @@ impl Store {
                 user_name_lookups,
                 id_lookups,
                 creates,
+                replaces,
                 sqlite_writer: None,
             })
         } else if url.starts_with("sqlite:") {
@@ -366,6 +321,7 @@ impl Store {
                 user_name_lookups: None,
                 id_lookups: None,
                 creates: Some(creates),
+                replaces: None,
                 sqlite_writer,
             })
         } else {

@@ -10,7 +10,7 @@ use super::enrichment::EnrichmentRow;
 use super::group_members::{MemberChanges, add_members_in, current_members_in, remove_members_in};
 use super::jobs::{check_members, enqueue_in, enqueue_members_in, record_accepted_in};
 pub use super::resource_reads::ListQuery;
-use super::single_statement::{create_pg, replace_user_pg};
+use super::single_statement::create_pg;
 use super::write_tx::BeginWrite;
 use super::write_tx::with_writer;
 use super::{Store, StoreError, StoreResult};
@@ -133,7 +133,7 @@ fn conflict_message(rt: ResourceType, data: &Map<String, Value>) -> String {
 }
 
 /// A unique-index violation as the SCIM-facing message; other errors unchanged.
-fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
+pub(super) fn uniqueness(e: sqlx::Error, w: &ResourceWrite<'_>) -> StoreError {
     match StoreError::from(e) {
         StoreError::Conflict(_) => StoreError::Conflict(conflict_message(w.resource_type, w.data)),
         other => other,
@@ -144,7 +144,7 @@ impl Store {
     /// A replace that broke a unique index (`e`, a 409) when `expected_version` was named:
     /// a failed precondition is a 412 whatever else the write would break (RFC 7644
     /// §3.14), so a taken userName is a 409 only at the version named.
-    async fn precondition_first(
+    pub(super) async fn precondition_first(
         &self,
         w: &ResourceWrite<'_>,
         e: StoreError,
@@ -163,7 +163,7 @@ impl Store {
     }
 
     /// The resource's version as committed now, outside any transaction.
-    async fn current_version(&self, w: &ResourceWrite<'_>) -> StoreResult<Option<i64>> {
+    pub(super) async fn current_version(&self, w: &ResourceWrite<'_>) -> StoreResult<Option<i64>> {
         with_conn!(self, c => {
             sqlx::query_scalar("SELECT version FROM scim_resources WHERE target = $1 AND resource_type = $2 AND id = $3")
                 .bind(w.target).bind(w.resource_type.as_str()).bind(w.id)
@@ -286,29 +286,9 @@ impl Store {
             && w.members.is_none()
             && let super::Db::Pg(pool) = &self.db
         {
-            let row = with_pg_conn!(self, pool, c => {
-                replace_user_pg(c, w, &d, &now, expected_version).await.map_err(|e| uniqueness(e, w))
-            });
-            let (version, created) = match row {
-                Ok(Some(row)) => row,
-                Ok(None) => {
-                    return Err(match (self.current_version(w).await?, expected_version) {
-                        (Some(current), Some(_)) => StoreError::VersionMismatch { current },
-                        _ => StoreError::NotFound,
-                    });
-                }
-                Err(e) => return Err(self.precondition_first(w, e, expected_version).await),
-            };
-            return Ok(StoredResource {
-                id: w.id.to_string(),
-                resource_type: w.resource_type,
-                data: w.data.clone(),
-                version,
-                created,
-                last_modified: now,
-                enrichment: None,
-                links: None,
-            });
+            return self
+                .replace_user_pg(pool, w, &d, now, expected_version)
+                .await;
         }
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;

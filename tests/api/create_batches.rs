@@ -27,34 +27,11 @@ fn body(name: &str) -> Value {
     })
 }
 
-/// A counter's value (process-wide: tests share the recorder), 0 when absent.
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app.metrics_text().await;
-    text.lines()
-        .find(|l| l.starts_with(&format!("{name} ")))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-}
-
-/// `sum` and `count` of the create-batch size summary (rows per statement), 0 when absent.
-async fn batch_rows(app: &TestApp) -> (f64, f64) {
-    let text = app.metrics_text().await;
-    let read = |suffix: &str| {
-        text.lines()
-            .find(|l| l.starts_with(&format!("scim_bridge_store_create_batch_rows_{suffix}")))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (read("sum"), read("count"))
-}
-
 both!(
     concurrent_creates_each_answer_for_their_own_row,
     |b| async move {
         let app = Arc::new(spawn_app(b).await);
-        let before = batch_rows(&app).await;
+        let before = app.summary("scim_bridge_store_create_batch_rows").await;
         // 48 distinct users, and 8 userNames sent twice (other case): one 201 each, one 409.
         let mut names: Vec<String> = (0..48).map(|i| format!("batch{i}@corp.example")).collect();
         names.extend((0..8).map(|i| format!("BATCH{i}@corp.example")));
@@ -121,7 +98,7 @@ both!(
             .scim_json(Method::GET, "t1", "/Users?count=0", None)
             .await;
         assert_eq!((st, all["totalResults"].as_i64()), (200, Some(48)));
-        let after = batch_rows(&app).await;
+        let after = app.summary("scim_bridge_store_create_batch_rows").await;
         let (rows, statements) = (after.0 - before.0, after.1 - before.1);
         assert!(
             rows > statements,
@@ -151,7 +128,9 @@ both!(
         let mut created = 0i64;
         // Bursts until a long row has shared a statement with others (Postgres), at most 8.
         for burst in 0..8 {
-            let splits = metric(&app, "scim_bridge_store_create_batch_split_total").await;
+            let splits = app
+                .metric("scim_bridge_store_create_batch_split_total")
+                .await;
             let rows: Vec<(String, String, serde_json::Map<String, Value>)> = (0..88)
                 .map(|i| {
                     let name = match i % 11 {
@@ -192,7 +171,10 @@ both!(
             }
             created += answers.iter().filter(|r| r.is_ok()).count() as i64;
             if b == Backend::Sqlite
-                || metric(&app, "scim_bridge_store_create_batch_split_total").await > splits
+                || app
+                    .metric("scim_bridge_store_create_batch_split_total")
+                    .await
+                    > splits
             {
                 let (st, all) = app
                     .scim_json(Method::GET, "t1", "/Users?count=0", None)

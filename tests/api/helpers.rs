@@ -319,6 +319,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A counter's value (process-wide: tests share the recorder), 0 when absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics_text().await;
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// `sum` and `count` of a summary (process-wide), 0 when absent.
+    pub async fn summary(&self, name: &str) -> (f64, f64) {
+        let text = self.metrics_text().await;
+        let read = |suffix: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("{name}_{suffix} ")))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (read("sum"), read("count"))
+    }
+
     pub fn store(&self) -> &Store {
         &self.app.state.store
     }

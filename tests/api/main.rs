@@ -25,6 +25,7 @@ mod metrics;
 mod outbox;
 mod paging;
 mod reconcile;
+mod replace_batches;
 mod request_layers;
 mod security;
 mod slow_clients;

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# What a user's PUT and PATCH cost against Postgres's own limit (docs/performance.md,
+# round 24). On one seeded database, for each concurrency, alternated round by round,
+# DURATION s per cell, the tables vacuumed before each cell (the machine's autovacuum may
+# be off, and every cell leaves dead rows):
+#   put.sql      pgbench: the rows a PUT writes, as a transaction of five statements
+#                (bench/run.sh's reference for put and patch);
+#   put_one.sql  pgbench: the same rows as the bridge writes them on Postgres, one statement;
+#   put, patch   the bridge (wrk bench/wrk/put_users.lua, patch_users.lua);
+#   base put, base patch   the same against another build, with --base OLD_BINARY.
+# Per cell: req/s (pgbench: tps), p99, and CPU per request of the server and of Postgres.
+# Then the median of the rounds per concurrency, as ratios to put.sql.
+#
+#   bash bench/user_writes.sh                                  # 10k users, c = 4 20 64, 3 rounds, 5 s
+#   bash bench/user_writes.sh --base /tmp/old/scim-bridge --conc "4 20" --rounds 5
+#
+# Needs the release binary (cargo build --release --bin scim-bridge), wrk, pgbench, psql.
+# Env: PG_URL (default postgres://postgres@127.0.0.1:5432), PG_SSLMODE, CARGO_TARGET_DIR.
+# Everything listens on 127.0.0.1; the database is dropped at the end. Exits non-zero on
+# any failed request.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BENCH_DIR="$ROOT/bench"
+N=10000; CONCS="4 20 64"; ROUNDS=3; D=5; BASE_BIN=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) N="$2"; shift ;;
+    --conc) CONCS="$2"; shift ;;
+    --rounds) ROUNDS="$2"; shift ;;
+    --duration) D="$2"; shift ;;
+    --base) BASE_BIN="$2"; shift ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+BIN="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}/release/scim-bridge"
+[ -x "$BIN" ] || { echo "build first: cargo build --release --bin scim-bridge" >&2; exit 1; }
+[ -z "$BASE_BIN" ] || [ -x "$BASE_BIN" ] || { echo "--base $BASE_BIN is not an executable" >&2; exit 1; }
+for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
+
+NAME=user_writes
+# shellcheck source=bench/scratch.sh
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, CPU ticks
+start_bridge bridge 0            # runs the migrations
+BRIDGE="$URL_OUT"; BRIDGE_PID="$PID_OUT"
+SERVERS=("bridge $BRIDGE $BRIDGE_PID")
+if [ -n "$BASE_BIN" ]; then
+  BIN="$BASE_BIN" start_bridge base 0
+  SERVERS+=("base $URL_OUT $PID_OUT")
+fi
+psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
+vacuum() { psql "$URL" -qX -c "VACUUM scim_resources, sync_jobs, sync_mappings, sync_history" >/dev/null; }
+
+# pgbench script conc -> "tps p99-ms server-us(-) postgres-us/tx"
+run_pgbench() {
+  local j=2 out p0 p1 n; [ "$2" -lt 2 ] && j=1
+  p0="$(pg_ticks)"
+  out="$(pgbench -n -M prepared -c "$2" -j "$j" -T "$D" -D users="$N" -r -f "$BENCH_DIR/pgbench/$1" "$URL" 2>&1)" ||
+    { echo "$out" >&2; return; }
+  p1="$(pg_ticks)"
+  n="$(echo "$out" | awk '/number of transactions actually processed/ {print $NF}' | cut -d/ -f1)"
+  echo "$(echo "$out" | awk '/^tps = / {printf "%.0f", $3}') - - $(us_per $((p1 - p0)) "$n")"
+}
+# wrk script url pid conc -> "req/s p99-ms server-us/req postgres-us/req" (nothing when a
+# request failed)
+run_wrk() {
+  local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 n
+  [ "$4" -lt 2 ] && t=1
+  s0="$(ticks "$3")"; p0="$(pg_ticks)"
+  BENCH_RUN="w$$-$RANDOM" wrk -t"$t" -c"$4" -d"${D}s" --timeout 10s --latency \
+    -s "$BENCH_DIR/wrk/$1" "$2" >"$out" 2>&1 || true
+  s1="$(ticks "$3")"; p1="$(pg_ticks)"
+  if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
+    echo "failed requests against $2:" >&2; cat "$out" >&2; return
+  fi
+  n="$(awk '/requests in/ {print $1}' "$out")"
+  echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out") $(awk '$1 == "99%" {print $2}' "$out" | to_ms) \
+$(us_per $((s1 - s0)) "$n") $(us_per $((p1 - p0)) "$n")"
+}
+# wrk's "1.23ms" / "850.00us" / "1.02s" -> milliseconds
+to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[^m]s$/) v *= 1000; printf "%.2f", v }'; }
+
+ROWS="$WORK/rows.tsv"; : >"$ROWS"
+echo "user writes, $N users, ${D} s per cell, $(nproc) cores; CPU in µs per request (server / Postgres)"
+printf "conc\tround\tcell\treq/s\tp99 ms\tCPU\tvs put.sql\n"
+for C in $CONCS; do
+  for r in $(seq 1 "$ROUNDS"); do
+    cells=("put.sql" "put_one.sql")
+    for s in "${SERVERS[@]}"; do
+      read -r who _ _ <<<"$s"
+      cells+=("$who put" "$who patch")
+    done
+    REF=""
+    for cell in "${cells[@]}"; do
+      vacuum
+      case "$cell" in
+        *.sql) out="$(run_pgbench "$cell" "$C")" ;;
+        *)
+          read -r who wl <<<"$cell"
+          for s in "${SERVERS[@]}"; do read -r w u p <<<"$s"; [ "$w" = "$who" ] && break; done
+          script=put_users.lua; [ "$wl" = patch ] && script=patch_users.lua
+          out="$(run_wrk "$script" "$u" "$p" "$C")" ;;
+      esac
+      [ -n "$out" ] || { echo "c=$C round $r: $cell failed (above)" >&2; exit 1; }
+      read -r RPS P99 SCPU PCPU <<<"$out"
+      [ "$cell" = put.sql ] && REF="$RPS"
+      printf "%s\t%s\t%s\t%s\t%s\t%s / %s\t%s\n" "$C" "$r" "$cell" "$RPS" "$P99" "$SCPU" "$PCPU" "$(ratio "$RPS" "$REF")" |
+        tee -a "$ROWS"
+    done
+  done
+done
+echo
+echo "median of the rounds: req/s ÷ put.sql's tps"
+mapfile -t CELLS < <(cut -f3 "$ROWS" | awk '!seen[$0]++')
+(IFS=$'\t'; echo -e "conc\t${CELLS[*]}")
+for C in $CONCS; do
+  line="$C"
+  for cell in "${CELLS[@]}"; do
+    line+=$'\t'"$(awk -F'\t' -v c="$C" -v k="$cell" '$1 == c && $3 == k {print $7}' "$ROWS" | sort -g |
+      awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')"
+  done
+  echo "$line"
+done
