@@ -7,12 +7,13 @@
 #                (bench/run.sh's reference for put and patch);
 #   put_one.sql  pgbench: the same rows as the bridge writes them on Postgres, one statement;
 #   put, patch   the bridge (wrk bench/wrk/put_users.lua, patch_users.lua);
-#   base put, base patch   the same against another build, with --base OLD_BINARY.
+#   <name> put, <name> patch   the same against other builds, with --base PATH (repeatable;
+#                named by the file's name).
 # Per cell: req/s (pgbench: tps), p99, and CPU per request of the server and of Postgres.
 # Then the median of the rounds per concurrency, as ratios to put.sql.
 #
 #   bash bench/user_writes.sh                                  # 10k users, c = 4 20 64, 3 rounds, 5 s
-#   bash bench/user_writes.sh --base /tmp/old/scim-bridge --conc "4 20" --rounds 5
+#   bash bench/user_writes.sh --base /tmp/ab/before --conc "4 20" --rounds 5
 #
 # Needs the release binary (cargo build --release --bin scim-bridge), wrk, pgbench, psql.
 # Env: PG_URL (default postgres://postgres@127.0.0.1:5432), PG_SSLMODE, CARGO_TARGET_DIR.
@@ -22,14 +23,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BENCH_DIR="$ROOT/bench"
-N=10000; CONCS="4 20 64"; ROUNDS=3; D=5; BASE_BIN=""
+N=10000; CONCS="4 20 64"; ROUNDS=3; D=5; BASES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) N="$2"; shift ;;
     --conc) CONCS="$2"; shift ;;
     --rounds) ROUNDS="$2"; shift ;;
     --duration) D="$2"; shift ;;
-    --base) BASE_BIN="$2"; shift ;;
+    --base) BASES+=("$2"); shift ;;
     -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -37,19 +38,18 @@ while [ $# -gt 0 ]; do
 done
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}/release/scim-bridge"
 [ -x "$BIN" ] || { echo "build first: cargo build --release --bin scim-bridge" >&2; exit 1; }
-[ -z "$BASE_BIN" ] || [ -x "$BASE_BIN" ] || { echo "--base $BASE_BIN is not an executable" >&2; exit 1; }
+for b in "${BASES[@]}"; do [ -x "$b" ] || { echo "--base $b is not an executable" >&2; exit 1; }; done
 for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
 
 NAME=user_writes
 # shellcheck source=bench/scratch.sh
 source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, CPU ticks
+# Each server runs only for its own cells: pgbench at 64 clients and idle pools of other
+# builds would pass Postgres' max_connections (100 by default).
 start_bridge bridge 0            # runs the migrations
-BRIDGE="$URL_OUT"; BRIDGE_PID="$PID_OUT"
-SERVERS=("bridge $BRIDGE $BRIDGE_PID")
-if [ -n "$BASE_BIN" ]; then
-  BIN="$BASE_BIN" start_bridge base 0
-  SERVERS+=("base $URL_OUT $PID_OUT")
-fi
+kill "$PID_OUT"; wait "$PID_OUT" 2>/dev/null || true
+SERVERS=("bridge $BIN")
+for b in "${BASES[@]}"; do SERVERS+=("$(basename "$b") $b"); done
 psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
 vacuum() { psql "$URL" -qX -c "VACUUM scim_resources, sync_jobs, sync_mappings, sync_history" >/dev/null; }
 
@@ -89,7 +89,7 @@ for C in $CONCS; do
   for r in $(seq 1 "$ROUNDS"); do
     cells=("put.sql" "put_one.sql")
     for s in "${SERVERS[@]}"; do
-      read -r who _ _ <<<"$s"
+      read -r who _ <<<"$s"
       cells+=("$who put" "$who patch")
     done
     REF=""
@@ -99,9 +99,14 @@ for C in $CONCS; do
         *.sql) out="$(run_pgbench "$cell" "$C")" ;;
         *)
           read -r who wl <<<"$cell"
-          for s in "${SERVERS[@]}"; do read -r w u p <<<"$s"; [ "$w" = "$who" ] && break; done
+          for s in "${SERVERS[@]}"; do read -r w bin <<<"$s"; [ "$w" = "$who" ] && break; done
           script=put_users.lua; [ "$wl" = patch ] && script=patch_users.lua
-          out="$(run_wrk "$script" "$u" "$p" "$C")" ;;
+          BIN="$bin" start_bridge "$who" 0
+          # One second unmeasured: the pool's connections (TLS) and prepared statements.
+          BENCH_RUN="warm$$" wrk -t1 -c"$C" -d1s -s "$BENCH_DIR/wrk/$script" "$URL_OUT" >/dev/null 2>&1 || true
+          vacuum
+          out="$(run_wrk "$script" "$URL_OUT" "$PID_OUT" "$C")"
+          kill "$PID_OUT"; wait "$PID_OUT" 2>/dev/null || true ;;
       esac
       [ -n "$out" ] || { echo "c=$C round $r: $cell failed (above)" >&2; exit 1; }
       read -r RPS P99 SCPU PCPU <<<"$out"
