@@ -28,28 +28,18 @@ use super::IDLE_PING_AFTER;
 /// `conn_shelf`); on SQLite the pool.
 macro_rules! with_conn {
     ($store:expr, $conn:ident => $body:expr) => {
-        match (&$store.db, &$store.shelf) {
-            ($crate::store::Db::Pg(_), Some(shelf)) => {
-                let mut lease = shelf.lease().await?;
-                let result = match lease.conn() {
-                    Some($conn) => $body,
-                    None => Err($crate::store::StoreError::Unavailable(
-                        "connection lease already returned".into(),
-                    )),
-                };
-                if result.is_ok() {
-                    lease.done();
-                }
-                result
+        match &$store.db {
+            $crate::store::Db::Pg(pool) => {
+                $crate::store::with_pg_conn!($store, pool, $conn => $body)
             }
-            ($crate::store::Db::Pg($conn), None) => $body,
-            ($crate::store::Db::Sqlite($conn), _) => $body,
+            $crate::store::Db::Sqlite($conn) => $body,
         }
     };
 }
 pub(crate) use with_conn;
 
-/// `with_conn!` for a statement only Postgres runs: `$pool` is the store's `PgPool`.
+/// `with_conn!` for a statement only Postgres runs: `$pool` is the store's `PgPool`, used
+/// when the store has no shelf.
 macro_rules! with_pg_conn {
     ($store:expr, $pool:expr, $conn:ident => $body:expr) => {
         match &$store.shelf {

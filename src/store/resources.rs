@@ -323,7 +323,8 @@ impl Store {
                 Ok(Some(row)) => row,
                 Ok(None) => return Err(StoreError::NotFound),
                 Err(e) => {
-                    tx.rollback().await?;
+                    // Rolled back on drop; the version is read as committed.
+                    drop(tx);
                     return Err(self.precondition_first(w, uniqueness(e, w), expected_version).await);
                 }
             };

@@ -206,7 +206,7 @@ both!(replace_paths_write_the_same_outbox_rows, |b| async move {
         "{m}"
     );
     assert_eq!(events, vec![accepted("POST", 1), accepted("PUT", 2)]);
-    // user jobs (coalesced) + group job
+    // One job per resource (two users, one group): the writes coalesced into them.
     let q = app.store().queue_stats(i64::MAX).await.unwrap();
     assert_eq!(q[0].depth, 3);
     // Refused replaces write nothing: a taken userName (409), a stale If-Match (412, also
