@@ -42,7 +42,7 @@ for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is requir
 
 NAME=floor
 # shellcheck source=bench/scratch.sh
-source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, CPU ticks
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, run_wrk_cpu
 wait_up() { # url pid log
   for _ in $(seq 1 200); do
     curl -s -o /dev/null "$1" 2>/dev/null && return 0
@@ -67,31 +67,14 @@ run_pgbench() { # conc -> tps (nothing when pgbench failed; its output is then o
     { echo "$out" >&2; return; }
   echo "$out" | awk '/^tps = / {printf "%.0f", $3}'
 }
-# wrk on base_url against server pid, conc -> "req/s server-us/req postgres-us/req"
-# (nothing when a request failed: it runs in a subshell, so the caller checks)
-run_wrk() {
-  local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 rps
-  [ "$3" -lt 2 ] && t=1
-  s0="$(ticks "$2")"; p0="$(pg_ticks)"
-  BENCH_RUN="f$$-$RANDOM" wrk -t"$t" -c"$3" -d"${D}s" --timeout 10s --latency \
-    -s "$BENCH_DIR/wrk/get_filter.lua" "$1" >"$out" 2>&1 || true
-  s1="$(ticks "$2")"; p1="$(pg_ticks)"
-  if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
-    echo "failed requests against $1:" >&2; cat "$out" >&2; return
-  fi
-  rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
-  local n; n="$(awk '/requests in/ {print $1}' "$out")"
-  echo "$rps $(us_per $((s1 - s0)) "$n") $(us_per $((p1 - p0)) "$n")"
-}
-
 ROWS="$WORK/rows.tsv"; : >"$ROWS"
 echo "get_filter, $N users, ${D} s per cell, $(nproc) cores, sslmode=${PG_SSLMODE:-prefer}; CPU in µs per request (server / Postgres)"
 printf "conc\tround\tpgbench tps\tfloor req/s\tfloor/pg\tfloor CPU\tbridge req/s\tbridge/pg\tbridge CPU\tbridge/floor\n"
 for C in $CONCS; do
   for r in $(seq 1 "$ROUNDS"); do
     PG="$(run_pgbench "$C")"
-    read -r F FS FP <<<"$(run_wrk "$FLOOR_URL" "$FLOOR_PID" "$C")"
-    read -r B BS BP <<<"$(run_wrk "$BRIDGE" "$BRIDGE_PID" "$C")"
+    read -r F _ FS FP <<<"$(run_wrk_cpu get_filter.lua "$FLOOR_URL" "$FLOOR_PID" "$C")"
+    read -r B _ BS BP <<<"$(run_wrk_cpu get_filter.lua "$BRIDGE" "$BRIDGE_PID" "$C")"
     [ -n "$PG" ] && [ -n "$F" ] && [ -n "$B" ] || { echo "c=$C round $r failed (above)" >&2; exit 1; }
     printf "%s\t%s\t%s\t%s\t%s\t%s / %s\t%s\t%s\t%s / %s\t%s\n" "$C" "$r" "$PG" "$F" "$(ratio "$F" "$PG")" "$FS" "$FP" \
       "$B" "$(ratio "$B" "$PG")" "$BS" "$BP" "$(ratio "$B" "$F")" | tee -a "$ROWS"

@@ -1,7 +1,7 @@
 # Sourced by bench/replicas.sh, bench/floor.sh and bench/user_writes.sh (not run on its
 # own): a scratch Postgres database, a bearer token and a work directory, all removed on
 # exit with every process in PIDS; start_bridge, a bridge on that database with workers
-# off; and CPU tick counters.
+# off; CPU tick counters; and run_wrk_cpu, a wrk run with its CPU per request.
 # In: NAME (for names), N (seeded users, for the wrk scripts), BIN (the release binary).
 # Out: PG_URL DB URL WORK TOKEN TOKEN_SHA PIDS; BENCH_TOKEN BENCH_TARGET BENCH_USERS exported.
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
@@ -65,3 +65,22 @@ pg_ticks() {
 }
 us_per() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# run_wrk_cpu script url pid conc -> "req/s p99-ms server-us/req postgres-us/req" for
+# bench/wrk/<script> against the server at url with process pid, for D seconds (nothing
+# when a request failed: it runs in a subshell, so the caller checks).
+run_wrk_cpu() {
+  local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 n
+  [ "$4" -lt 2 ] && t=1
+  s0="$(ticks "$3")"; p0="$(pg_ticks)"
+  BENCH_RUN="r$$-$RANDOM" wrk -t"$t" -c"$4" -d"${D}s" --timeout 10s --latency \
+    -s "$BENCH_DIR/wrk/$1" "$2" >"$out" 2>&1 || true
+  s1="$(ticks "$3")"; p1="$(pg_ticks)"
+  if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
+    echo "failed requests against $2:" >&2; cat "$out" >&2; return
+  fi
+  n="$(awk '/requests in/ {print $1}' "$out")"
+  echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out") $(awk '$1 == "99%" {print $2}' "$out" | to_ms) \
+$(us_per $((s1 - s0)) "$n") $(us_per $((p1 - p0)) "$n")"
+}
+# wrk's "1.23ms" / "850.00us" / "1.02s" -> milliseconds
+to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[^m]s$/) v *= 1000; printf "%.2f", v }'; }

@@ -43,7 +43,7 @@ for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is requir
 
 NAME=user_writes
 # shellcheck source=bench/scratch.sh
-source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, CPU ticks
+source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, run_wrk_cpu
 # Each server runs only for its own cells: pgbench at 64 clients and idle pools of other
 # builds would pass Postgres' max_connections (100 by default).
 start_bridge bridge 0            # runs the migrations
@@ -63,25 +63,6 @@ run_pgbench() {
   n="$(echo "$out" | awk '/number of transactions actually processed/ {print $NF}' | cut -d/ -f1)"
   echo "$(echo "$out" | awk '/^tps = / {printf "%.0f", $3}') - - $(us_per $((p1 - p0)) "$n")"
 }
-# wrk script url pid conc -> "req/s p99-ms server-us/req postgres-us/req" (nothing when a
-# request failed)
-run_wrk() {
-  local out="$WORK/wrk.out" t=2 s0 p0 s1 p1 n
-  [ "$4" -lt 2 ] && t=1
-  s0="$(ticks "$3")"; p0="$(pg_ticks)"
-  BENCH_RUN="w$$-$RANDOM" wrk -t"$t" -c"$4" -d"${D}s" --timeout 10s --latency \
-    -s "$BENCH_DIR/wrk/$1" "$2" >"$out" 2>&1 || true
-  s1="$(ticks "$3")"; p1="$(pg_ticks)"
-  if grep -q "Non-2xx\|Socket errors" "$out" || ! grep -q '^Requests/sec' "$out"; then
-    echo "failed requests against $2:" >&2; cat "$out" >&2; return
-  fi
-  n="$(awk '/requests in/ {print $1}' "$out")"
-  echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out") $(awk '$1 == "99%" {print $2}' "$out" | to_ms) \
-$(us_per $((s1 - s0)) "$n") $(us_per $((p1 - p0)) "$n")"
-}
-# wrk's "1.23ms" / "850.00us" / "1.02s" -> milliseconds
-to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[^m]s$/) v *= 1000; printf "%.2f", v }'; }
-
 ROWS="$WORK/rows.tsv"; : >"$ROWS"
 echo "user writes, $N users, ${D} s per cell, $(nproc) cores; CPU in µs per request (server / Postgres)"
 printf "conc\tround\tcell\treq/s\tp99 ms\tCPU\tvs put.sql\n"
@@ -105,7 +86,7 @@ for C in $CONCS; do
           # One second unmeasured: the pool's connections (TLS) and prepared statements.
           BENCH_RUN="warm$$" wrk -t1 -c"$C" -d1s -s "$BENCH_DIR/wrk/$script" "$URL_OUT" >/dev/null 2>&1 || true
           vacuum
-          out="$(run_wrk "$script" "$URL_OUT" "$PID_OUT" "$C")"
+          out="$(run_wrk_cpu "$script" "$URL_OUT" "$PID_OUT" "$C")"
           kill "$PID_OUT"; wait "$PID_OUT" 2>/dev/null || true ;;
       esac
       [ -n "$out" ] || { echo "c=$C round $r: $cell failed (above)" >&2; exit 1; }

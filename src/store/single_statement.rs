@@ -8,13 +8,12 @@
 
 use super::resources::{Derived, ResourceWrite};
 
-const CREATE_SQL: &str = "\
-WITH r AS (
-  INSERT INTO scim_resources (target, resource_type, id, external_id, user_name_lc, display_name_lc,
-                              email_lc, active, label, data, version, created, last_modified)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
-  RETURNING target, resource_type, id
-), j AS (
+/// The job upsert and the `pending` mapping of the resource in CTE `r` (its `target`,
+/// `resource_type` and `id`), as `enqueue_in!` and `record_accepted_in!` write them:
+/// `$9` the mapping's key (the label), `$12` now.
+macro_rules! job_and_mapping_ctes {
+    () => {
+        "), j AS (
   INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at)
   SELECT target, resource_type, id, 1, $12, 0, $12 FROM r
   ON CONFLICT (target, resource_type, resource_id) DO UPDATE
@@ -25,9 +24,22 @@ WITH r AS (
   ON CONFLICT (target, resource_type, resource_id) DO UPDATE
   SET scim_key = COALESCE(excluded.scim_key, sync_mappings.scim_key), state = 'pending',
       attempts = 0, next_attempt = NULL, updated_at = excluded.updated_at
-)
+)"
+    };
+}
+
+const CREATE_SQL: &str = concat!(
+    "WITH r AS (
+  INSERT INTO scim_resources (target, resource_type, id, external_id, user_name_lc, display_name_lc,
+                              email_lc, active, label, data, version, created, last_modified)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
+  RETURNING target, resource_type, id
+",
+    job_and_mapping_ctes!(),
+    "
 INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, message)
-SELECT target, resource_type, id, $12, 'scim', $13, 'accepted from the IdP (version 1)' FROM r";
+SELECT target, resource_type, id, $12, 'scim', $13, 'accepted from the IdP (version 1)' FROM r"
+);
 
 /// Binds a create's 13 parameters in the layout of `CREATE_SQL` (also the SQLite per-row
 /// create's, `create_batches_sqlite.rs`): `$1` target, `$2` type, `$3` id, `$4`–`$9` the
@@ -70,28 +82,20 @@ pub(super) async fn create_pg<'e>(
 /// row's lock, so a writer that waited for another's commit compares against the version
 /// that commit wrote (`$14`, the `If-Match` or PATCH's read version; NULL: any version).
 /// No row back: the user is gone or its version is not `$14`.
-const REPLACE_USER_SQL: &str = "\
-WITH r AS (
+const REPLACE_USER_SQL: &str = concat!(
+    "WITH r AS (
   UPDATE scim_resources SET external_id = $4, user_name_lc = $5, display_name_lc = $6, email_lc = $7,
          active = $8, label = $9, data = $10, version = version + 1, last_modified = $11
   WHERE target = $1 AND resource_type = $2 AND id = $3 AND ($14::int8 IS NULL OR version = $14)
   RETURNING target, resource_type, id, version, created
-), j AS (
-  INSERT INTO sync_jobs (target, resource_type, resource_id, generation, run_after, attempts, enqueued_at)
-  SELECT target, resource_type, id, 1, $12, 0, $12 FROM r
-  ON CONFLICT (target, resource_type, resource_id) DO UPDATE
-  SET generation = sync_jobs.generation + 1, run_after = excluded.run_after, attempts = 0
-), m AS (
-  INSERT INTO sync_mappings (target, resource_type, resource_id, scim_key, state, attempts, updated_at, applied)
-  SELECT target, resource_type, id, $9, 'pending', 0, $12, '{}' FROM r
-  ON CONFLICT (target, resource_type, resource_id) DO UPDATE
-  SET scim_key = COALESCE(excluded.scim_key, sync_mappings.scim_key), state = 'pending',
-      attempts = 0, next_attempt = NULL, updated_at = excluded.updated_at
-), h AS (
+",
+    job_and_mapping_ctes!(),
+    ", h AS (
   INSERT INTO sync_history (target, resource_type, resource_id, at, kind, method, message)
   SELECT target, resource_type, id, $12, 'scim', $13, 'accepted from the IdP (version ' || version || ')' FROM r
 )
-SELECT version, created FROM r";
+SELECT version, created FROM r"
+);
 
 /// Runs the one-statement replace of a user: `Some((version, created))` of the new version,
 /// or `None` when no row had the id (and `expected_version`, when given).
