@@ -127,6 +127,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Postgres answered the statement with an error, so nothing of it committed (a lost
+    /// connection or a driver error leaves that unknown).
+    pub(crate) fn refused_by_database(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict(_)
+                | StoreError::Contention(_)
+                | StoreError::Invalid(_)
+                | StoreError::Db(sqlx::Error::Database(_))
+        )
+    }
+
     /// A copy for each of several callers that share one failed query (`coalesce.rs`):
     /// the same variant and message; a driver error keeps its text as a protocol error,
     /// which the SCIM layer treats like the original (500, logged).

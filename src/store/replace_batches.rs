@@ -239,9 +239,11 @@ impl BatchLookup for PgReplaceBatch {
         }
         let written = match self.statement(&rows).await {
             Ok(written) => written,
-            // No answer (connection lost, pool closed): the statement may have committed, so
-            // it is not run again; every row's request gets 503 and the IdP retries.
-            Err(e @ StoreError::Unavailable(_)) => return Err(e),
+            // No answer from Postgres (connection lost, pool closed, a driver error): the
+            // statement may have committed, so it is not run again (a replace would be
+            // applied twice); every row's request gets the error (503 or 500) and the IdP
+            // retries.
+            Err(e) if !e.refused_by_database() => return Err(e),
             // Postgres refused the statement (nothing of it committed), and one row may be
             // why: each row alone, each with its own answer.
             Err(_) => {
