@@ -75,9 +75,8 @@ for C in $CONCS; do
     done
     REF=""
     for cell in "${cells[@]}"; do
-      vacuum
       case "$cell" in
-        *.sql) out="$(run_pgbench "$cell" "$C")" ;;
+        *.sql) vacuum; out="$(run_pgbench "$cell" "$C")" ;;
         *)
           read -r who wl <<<"$cell"
           for s in "${SERVERS[@]}"; do read -r w bin <<<"$s"; [ "$w" = "$who" ] && break; done
