@@ -23,13 +23,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 psql "$PG_URL/postgres" -qAtc "CREATE DATABASE $DB" >/dev/null
 
 # start_bridge name threads(0 = tokio's default) -> sets URL_OUT and PID_OUT once /readyz
-# answers (the first one run has applied the migrations). Not in a subshell: PIDS must
-# see the pid.
+# answers (the first one run has applied the migrations). Its database is URL, or
+# BRIDGE_DB_URL when set (a SQLite file). Not in a subshell: PIDS must see the pid.
 start_bridge() {
   local port; port="$(free_port)"
   cat >"$WORK/$1.toml" <<EOT
 listen = "127.0.0.1:$port"
-database_url = "$URL"
+database_url = "${BRIDGE_DB_URL:-$URL}"
 [sync]
 enabled = false
 [targets.contrast]

@@ -11,9 +11,13 @@
 #                named by the file's name).
 # Per cell: req/s (pgbench: tps), p99, and CPU per request of the server and of Postgres.
 # Then the median of the rounds per concurrency, as ratios to put.sql.
+# With --sqlite: the bridges on a SQLite file (the embedded default; seeded by
+# bench/sqlite/seed.sql, its WAL checkpointed before each cell), no pgbench cells, and the
+# ratios are to the first bridge's put.
 #
 #   bash bench/user_writes.sh                                  # 10k users, c = 4 20 64, 3 rounds, 5 s
 #   bash bench/user_writes.sh --base /tmp/ab/before --conc "4 20" --rounds 5
+#   bash bench/user_writes.sh --sqlite --base /tmp/ab/before --conc 8
 #
 # Needs the release binary (cargo build --release --bin scim-bridge), wrk, pgbench, psql.
 # Env: PG_URL (default postgres://postgres@127.0.0.1:5432), PG_SSLMODE, CARGO_TARGET_DIR.
@@ -23,7 +27,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BENCH_DIR="$ROOT/bench"
-N=10000; CONCS="4 20 64"; ROUNDS=3; D=5; BASES=()
+N=10000; CONCS="4 20 64"; ROUNDS=3; D=5; BASES=(); SQLITE=
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) N="$2"; shift ;;
@@ -31,7 +35,8 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS="$2"; shift ;;
     --duration) D="$2"; shift ;;
     --base) BASES+=("$2"); shift ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    --sqlite) SQLITE=1 ;;
+    -h|--help) sed -n 2,24p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -39,19 +44,26 @@ done
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/scim-bridge/target}/release/scim-bridge"
 [ -x "$BIN" ] || { echo "build first: cargo build --release --bin scim-bridge" >&2; exit 1; }
 for b in "${BASES[@]}"; do [ -x "$b" ] || { echo "--base $b is not an executable" >&2; exit 1; }; done
-for t in wrk pgbench psql; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
+for t in wrk pgbench psql ${SQLITE:+sqlite3}; do command -v "$t" >/dev/null || { echo "$t is required" >&2; exit 1; }; done
 
 NAME=user_writes
 # shellcheck source=bench/scratch.sh
 source "$BENCH_DIR/scratch.sh"   # scratch database, token, cleanup, start_bridge, run_wrk_cpu
 # Each server runs only for its own cells: pgbench at 64 clients and idle pools of other
 # builds would pass Postgres' max_connections (100 by default).
+[ -n "$SQLITE" ] && export BRIDGE_DB_URL="sqlite://$WORK/bench.db"
 start_bridge bridge 0            # runs the migrations
 kill "$PID_OUT"; wait "$PID_OUT" 2>/dev/null || true
 SERVERS=("bridge $BIN")
 for b in "${BASES[@]}"; do SERVERS+=("$(basename "$b") $b"); done
-psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
-vacuum() { psql "$URL" -qX -c "VACUUM scim_resources, sync_jobs, sync_mappings, sync_history" >/dev/null; }
+if [ -n "$SQLITE" ]; then
+  sed "s/USERS/$N/g" "$BENCH_DIR/sqlite/seed.sql" | sqlite3 "$WORK/bench.db"
+  # No server holds the file between cells: each starts on a checkpointed, empty WAL.
+  vacuum() { sqlite3 "$WORK/bench.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; }
+else
+  psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null
+  vacuum() { psql "$URL" -qX -c "VACUUM scim_resources, sync_jobs, sync_mappings, sync_history" >/dev/null; }
+fi
 
 # pgbench script conc -> "tps p99-ms server-us(-) postgres-us/tx"
 run_pgbench() {
@@ -64,11 +76,12 @@ run_pgbench() {
   echo "$(echo "$out" | awk '/^tps = / {printf "%.0f", $3}') - - $(us_per $((p1 - p0)) "$n")"
 }
 ROWS="$WORK/rows.tsv"; : >"$ROWS"
-echo "user writes, $N users, ${D} s per cell, $(nproc) cores; CPU in µs per request (server / Postgres)"
-printf "conc\tround\tcell\treq/s\tp99 ms\tCPU\tvs put.sql\n"
+REF_CELL="put.sql"; STORE=Postgres; [ -n "$SQLITE" ] && { REF_CELL="bridge put"; STORE=SQLite; }
+echo "user writes on $STORE, $N users, ${D} s per cell, $(nproc) cores; CPU in µs per request (server / Postgres)"
+printf "conc\tround\tcell\treq/s\tp99 ms\tCPU\tvs %s\n" "$REF_CELL"
 for C in $CONCS; do
   for r in $(seq 1 "$ROUNDS"); do
-    cells=("put.sql" "put_one.sql")
+    cells=(); [ -n "$SQLITE" ] || cells=("put.sql" "put_one.sql")
     for s in "${SERVERS[@]}"; do
       read -r who _ <<<"$s"
       cells+=("$who put" "$who patch")
@@ -90,14 +103,15 @@ for C in $CONCS; do
       esac
       [ -n "$out" ] || { echo "c=$C round $r: $cell failed (above)" >&2; exit 1; }
       read -r RPS P99 SCPU PCPU <<<"$out"
-      [ "$cell" = put.sql ] && REF="$RPS"
+      [ -n "$SQLITE" ] && PCPU=-
+      [ "$cell" = "$REF_CELL" ] && REF="$RPS"
       printf "%s\t%s\t%s\t%s\t%s\t%s / %s\t%s\n" "$C" "$r" "$cell" "$RPS" "$P99" "$SCPU" "$PCPU" "$(ratio "$RPS" "$REF")" |
         tee -a "$ROWS"
     done
   done
 done
 echo
-echo "median of the rounds: req/s ÷ put.sql's tps"
+echo "median of the rounds: req/s ÷ $REF_CELL's"
 mapfile -t CELLS < <(cut -f3 "$ROWS" | awk '!seen[$0]++')
 (IFS=$'\t'; echo -e "conc\t${CELLS[*]}")
 for C in $CONCS; do

@@ -30,6 +30,7 @@ mod page_position;
 pub mod planner_stats;
 pub mod reconcile;
 mod replace_batches;
+mod replace_batches_sqlite;
 pub mod resource_deletes;
 pub mod resource_reads;
 pub mod resources;
@@ -93,8 +94,9 @@ pub struct Store {
     /// Concurrent member-less user creates share one statement (Postgres with a shelf) or
     /// one transaction (SQLite).
     pub(crate) creates: Option<create_batches::CreateBatches>,
-    /// Postgres with a shelf: concurrent replaces of different users share one statement.
-    pub(crate) replaces: Option<std::sync::Arc<replace_batches::ReplaceBatches>>,
+    /// Concurrent replaces of member-less users share one statement (Postgres with a
+    /// shelf) or one transaction (SQLite).
+    pub(crate) replaces: Option<replace_batches::ReplaceBatches>,
     /// SQLite on a file: the one connection every write goes through (`write_tx`).
     pub(crate) sqlite_writer: Option<SqlitePool>,
 }
@@ -324,7 +326,10 @@ impl Store {
             };
             let writes_to = sqlite_writer.clone().unwrap_or_else(|| pool.clone());
             let creates = create_batches::CreateBatches::Sqlite(
-                create_batches_sqlite::sqlite_creates(writes_to),
+                create_batches_sqlite::sqlite_creates(writes_to.clone()),
+            );
+            let replaces = replace_batches::ReplaceBatches::Sqlite(
+                replace_batches_sqlite::sqlite_replaces(writes_to),
             );
             Ok(Store {
                 db: Db::Sqlite(pool),
@@ -333,7 +338,7 @@ impl Store {
                 user_name_lookups: None,
                 id_lookups: None,
                 creates: Some(creates),
-                replaces: None,
+                replaces: Some(replaces),
                 sqlite_writer,
             })
         } else {

@@ -96,12 +96,12 @@ pub(crate) struct ReplaceRow {
     seq: i64,
     target: String,
     id: String,
-    derived: Derived,
+    pub(super) derived: Derived,
     data: Map<String, Value>,
-    last_modified: String,
+    pub(super) last_modified: String,
     now_ms: i64,
     method: String,
-    expected_version: Option<i64>,
+    pub(super) expected_version: Option<i64>,
 }
 
 impl ReplaceRow {
@@ -125,7 +125,7 @@ impl ReplaceRow {
         }
     }
 
-    fn write(&self) -> ResourceWrite<'_> {
+    pub(super) fn write(&self) -> ResourceWrite<'_> {
         ResourceWrite {
             target: &self.target,
             resource_type: ResourceType::User,
@@ -270,42 +270,60 @@ impl BatchLookup for PgReplaceBatch {
     }
 }
 
-/// Concurrent replaces of users on Postgres, queued to share a statement.
-pub(crate) type ReplaceBatches = Coalescer<PgReplaceBatch>;
+/// Concurrent replaces of member-less users, queued to share a statement (Postgres) or a
+/// transaction (SQLite, `replace_batches_sqlite.rs`).
+#[derive(Debug, Clone)]
+pub(crate) enum ReplaceBatches {
+    Pg(Arc<Coalescer<PgReplaceBatch>>),
+    Sqlite(Arc<Coalescer<super::replace_batches_sqlite::SqliteReplaceBatch>>),
+}
+
+impl ReplaceBatches {
+    /// The row's outcome; `None`: no batch wrote it (Postgres: another write of the same
+    /// user was in its statement), so it runs alone.
+    async fn replace(&self, row: ReplaceRow) -> StoreResult<Option<ReplaceOutcome>> {
+        match self {
+            ReplaceBatches::Pg(c) => c.get((), row).await,
+            ReplaceBatches::Sqlite(c) => c.get((), row).await,
+        }
+    }
+}
 
 /// The replace coalescer of a Postgres store with a shelf.
-pub(crate) fn pg_replaces(shelf: Arc<ConnShelf>) -> Arc<ReplaceBatches> {
-    Arc::new(Coalescer::new(
+pub(crate) fn pg_replaces(shelf: Arc<ConnShelf>) -> ReplaceBatches {
+    ReplaceBatches::Pg(Arc::new(Coalescer::new(
         PgReplaceBatch { shelf },
         MAX_IN_FLIGHT,
         MAX_BATCH,
-    ))
+    )))
 }
 
 impl Store {
-    /// A user's replace on Postgres: in a shared statement when others are queued, else (or
-    /// when the shared statement did not write it) in one statement of its own.
-    pub(super) async fn replace_user_pg(
+    /// A member-less user's replace: in a shared statement (Postgres) or transaction
+    /// (SQLite) when others are queued; on Postgres in one statement of its own when none
+    /// is, or when the shared statement did not write it. `None`: not run (SQLite without
+    /// a batch), for the caller's transaction.
+    pub(super) async fn replace_user_batched(
         &self,
-        pool: &sqlx::PgPool,
         w: &ResourceWrite<'_>,
         d: &Derived,
         now: String,
         expected_version: Option<i64>,
-    ) -> StoreResult<StoredResource> {
+    ) -> StoreResult<Option<StoredResource>> {
         let shared = match &self.replaces {
             Some(replaces) => {
                 let row = ReplaceRow::new(w, d, &now, expected_version);
-                replaces.get((), row).await?
+                replaces.replace(row).await?
             }
             None => None,
         };
-        let row = match shared {
-            Some(outcome) => outcome.map_err(|e| e.clone_lossy()),
+        let row = match (shared, &self.db) {
+            (Some(outcome), _) => outcome.map_err(|e| e.clone_lossy()),
             // Not written by a shared statement: alone, as if never queued.
-            None => with_pg_conn!(self, pool, c => {
+            (None, super::Db::Pg(pool)) => with_pg_conn!(self, pool, c => {
                 replace_user_pg(c, w, d, &now, expected_version).await.map_err(|e| uniqueness(e, w))
             }),
+            (None, super::Db::Sqlite(_)) => return Ok(None),
         };
         let (version, created) = match row {
             Ok(Some(row)) => row,
@@ -318,7 +336,7 @@ impl Store {
             }
             Err(e) => return Err(self.precondition_first(w, e, expected_version).await),
         };
-        Ok(StoredResource {
+        Ok(Some(StoredResource {
             id: w.id.to_string(),
             resource_type: w.resource_type,
             data: w.data.clone(),
@@ -327,6 +345,6 @@ impl Store {
             last_modified: now,
             enrichment: None,
             links: None,
-        })
+        }))
     }
 }

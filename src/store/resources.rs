@@ -284,11 +284,11 @@ impl Store {
         let rt = w.resource_type.as_str();
         if w.resource_type == ResourceType::User
             && w.members.is_none()
-            && let super::Db::Pg(pool) = &self.db
+            && let Some(written) = self
+                .replace_user_batched(w, &d, now.clone(), expected_version)
+                .await?
         {
-            return self
-                .replace_user_pg(pool, w, &d, now, expected_version)
-                .await;
+            return Ok(written);
         }
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;

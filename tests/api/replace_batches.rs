@@ -2,8 +2,9 @@
 //! (`store/replace_batches.rs`). Each request must still be answered for its own write
 //! only: its 200 carries the version its write made, no write is lost or applied twice,
 //! two writes of one user in one batch both apply, and a stale `If-Match`, a taken
-//! userName or an unknown id is that request's own 412, 409 or 404. SQLite runs the same
-//! requests through its one writer.
+//! userName or an unknown id is that request's own 412, 409 or 404. On SQLite they share
+//! one transaction on its one writer (`store/replace_batches_sqlite.rs`), with the same
+//! answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -201,12 +202,12 @@ both!(
                 .metric("scim_bridge_store_replace_batch_split_total")
                 .await
                 > splits;
-            // Postgres: go on until writes have shared statements and a taken userName has
-            // broken one (then each of its rows ran alone).
-            if b == Backend::Sqlite || (rows > statements && split) {
+            // Go on until writes have shared statements (SQLite: transactions) and, on
+            // Postgres, a taken userName has broken one (then each of its rows ran alone).
+            if rows > statements && (b == Backend::Sqlite || split) {
                 return;
             }
         }
-        panic!("in 8 bursts no replace shared a statement with a taken userName");
+        panic!("in 8 bursts no replace shared a statement (Postgres: with a taken userName)");
     }
 );
