@@ -284,7 +284,7 @@ stop_bridge   # seed while no one holds the file
 sed "s/USERS/$N/g" "$BENCH_DIR/sqlite/seed.sql" >"$WORK/seed_sqlite.sql"
 sqlite3 "$SQ" <"$WORK/seed_sqlite.sql" || fail "sqlite seed"
 start_bridge "sqlite://$SQ" false
-for wl in post:post_users.lua get_filter:get_filter.lua; do
+for wl in post:post_users.lua get_filter:get_filter.lua put:put_users.lua patch:patch_users.lua; do
   IFS=: read -r name script <<<"$wl"
   log "sqlite $N users: $name c=$C"
   export BENCH_USERS="$N"
