@@ -291,6 +291,11 @@ impl Application {
                 opts.clock.clone(),
                 shutdown.clone(),
             )));
+            background.push(tokio::spawn(crate::store::wal_checkpoint::checkpoint_loop(
+                store.clone(),
+                crate::store::wal_checkpoint::CHECKPOINT_EVERY,
+                shutdown.clone(),
+            )));
         }
         let addr = listener.local_addr()?;
         let service = http_service(app(state.clone()), &config, engine.clone());

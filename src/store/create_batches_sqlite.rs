@@ -103,15 +103,13 @@ pub(crate) fn sqlite_creates(writer: SqlitePool) -> Arc<Coalescer<SqliteCreateBa
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use secrecy::SecretString;
     use serde_json::json;
 
     use super::*;
     use crate::scim::ResourceType;
+    use crate::store::Db;
     use crate::store::resources::{ResourceWrite, derive};
-    use crate::store::{Db, PoolOptions, Store};
+    use crate::store::write_tx::tests::sqlite_store;
 
     fn row(id: &str, user_name: &str) -> CreateRow {
         let serde_json::Value::Object(data) = json!({"userName": user_name, "active": true}) else {
@@ -145,15 +143,7 @@ mod tests {
     #[tokio::test]
     async fn a_row_that_fails_midway_leaves_nothing_and_the_others_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("c.db").display());
-        let opts = PoolOptions {
-            max_connections: 2,
-            acquire_timeout: Duration::from_secs(3),
-        };
-        let store = Store::connect(&SecretString::from(url), opts)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = sqlite_store(&dir, 2).await;
         let Db::Sqlite(pool) = &store.db else {
             panic!("sqlite")
         };

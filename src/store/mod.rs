@@ -38,6 +38,7 @@ pub mod run_lock;
 mod single_statement;
 pub(crate) mod sqlite_lower;
 pub mod user_name_lookups;
+pub mod wal_checkpoint;
 mod write_tx;
 
 pub use dialect::{Dialect, SqlFragment, SqlValue};
@@ -320,7 +321,11 @@ impl Store {
                         .idle_timeout(None)
                         .max_lifetime(None)
                         .acquire_timeout(opts.acquire_timeout)
-                        .connect_with(co)
+                        // The log is checkpointed in the background (`wal_checkpoint.rs`).
+                        .connect_with(
+                            co.pragma("wal_autocheckpoint", wal_checkpoint::BACKSTOP_PAGES)
+                                .pragma("journal_size_limit", wal_checkpoint::LOG_SIZE_LIMIT),
+                        )
                         .await?,
                 )
             };

@@ -145,16 +145,14 @@ pub(crate) fn sqlite_replaces(writer: SqlitePool) -> Arc<Coalescer<SqliteReplace
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use secrecy::SecretString;
     use serde_json::{Map, Value, json};
     use sqlx::Row;
 
     use super::*;
     use crate::scim::ResourceType;
     use crate::store::resources::{ResourceWrite, derive};
-    use crate::store::{Db, PoolOptions, Store, StoreError};
+    use crate::store::write_tx::tests::sqlite_store;
+    use crate::store::{Db, StoreError};
 
     fn data(user_name: &str, display: &str) -> Map<String, Value> {
         let Value::Object(data) = json!({"userName": user_name, "displayName": display}) else {
@@ -193,15 +191,7 @@ mod tests {
     #[tokio::test]
     async fn rows_apply_in_order_and_a_failed_row_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        let opts = PoolOptions {
-            max_connections: 2,
-            acquire_timeout: Duration::from_secs(3),
-        };
-        let store = Store::connect(&SecretString::from(url), opts)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = sqlite_store(&dir, 2).await;
         for id in ["a", "bad", "c"] {
             let d = data(&format!("{id}@corp.example"), "v1");
             store.create_resource(&write(id, &d, "POST")).await.unwrap();

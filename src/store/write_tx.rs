@@ -51,7 +51,7 @@ impl BeginWrite for sqlx::SqlitePool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use secrecy::SecretString;
@@ -59,8 +59,14 @@ mod tests {
     use super::BeginWrite;
     use crate::store::{Db, PoolOptions, Store, StoreResult};
 
-    async fn sqlite_store(dir: &tempfile::TempDir, max_connections: u32) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    /// The database file of [`sqlite_store`] in `dir`.
+    pub(crate) fn sqlite_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        dir.path().join("store.db")
+    }
+
+    /// A migrated SQLite store on a file in `dir`, for the store's unit tests.
+    pub(crate) async fn sqlite_store(dir: &tempfile::TempDir, max_connections: u32) -> Store {
+        let url = format!("sqlite://{}", sqlite_path(dir).display());
         let opts = PoolOptions {
             max_connections,
             acquire_timeout: Duration::from_secs(3),
