@@ -58,7 +58,8 @@ SERVERS=("bridge $BIN")
 for b in "${BASES[@]}"; do SERVERS+=("$(basename "$b") $b"); done
 if [ -n "$SQLITE" ]; then
   sed "s/USERS/$N/g" "$BENCH_DIR/sqlite/seed.sql" | sqlite3 "$WORK/bench.db"
-  # No server holds the file between cells: each starts on a checkpointed, empty WAL.
+  # Before each cell (after its server's warm-up, while it is idle): the WAL copied into
+  # the file and truncated, so every cell starts on an empty log.
   vacuum() { sqlite3 "$WORK/bench.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; }
 else
   psql "$URL" -qX -v ON_ERROR_STOP=1 -v users="$N" -f "$BENCH_DIR/pgbench/seed.sql" >/dev/null

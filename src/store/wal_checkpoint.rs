@@ -14,9 +14,9 @@
 //!
 //! The period is short on purpose: a checkpoint's syncs still slow the writer's log
 //! writes (the file system's, not SQLite's locks), for as long as the checkpoint has
-//! pages to copy. Every 1 s the p99 of PUTs was 2–10× the default's, every 100 ms up to
-//! 2×; every 25 ms about the default's (36–58 ms against 29–72 ms in the same runs), at
-//! 1.4–2.4× its rate. An idle log costs a query every period and no sync.
+//! pages to copy. The p99 of PUTs was 93–554 ms with a checkpoint every 1 s, 56–115 ms
+//! every 100 ms and 36–58 ms every 25 ms, about the default's (29–72 ms in the same
+//! runs), at 1.4–2.4× its rate. An idle log costs a query every period and no sync.
 
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use super::{Db, Store, StoreResult};
 /// How often the background checkpoint runs.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 /// Log pages (4 KiB) past which the committing writer checkpoints itself: ~32 MiB, far
-/// more than a tenth of a second of writes adds.
+/// more than one period of writes adds.
 pub(super) const BACKSTOP_PAGES: &str = "8000";
 /// Bytes the log file is truncated to when it restarts.
 pub(super) const LOG_SIZE_LIMIT: &str = "67108864";
