@@ -10,7 +10,8 @@
 //! still bounds its log), and [`checkpoint_loop`] runs a `PASSIVE` checkpoint every
 //! [`CHECKPOINT_EVERY`] on a read connection: it copies what no reader still needs and
 //! never takes a lock the writer or a reader waits for. A log fully copied is restarted
-//! by the next write; `journal_size_limit` then truncates its file.
+//! by the next write (between bursts; during one, only after the backstop's
+//! checkpoint); `journal_size_limit` then truncates its file.
 //!
 //! The period is short on purpose: a checkpoint's syncs still slow the writer's log
 //! writes (the file system's, not SQLite's locks), for as long as the checkpoint has
@@ -29,11 +30,14 @@ use super::{Db, Store, StoreResult};
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 /// The longest wait, in periods, while the log does not change.
 pub const IDLE_PERIODS: u32 = 40;
-/// Log pages (4 KiB) past which the committing writer checkpoints itself: ~32 MiB, far
-/// more than one period of writes adds.
-pub(super) const BACKSTOP_PAGES: &str = "8000";
-/// Bytes the log file is truncated to when it restarts.
-pub(super) const LOG_SIZE_LIMIT: &str = "67108864";
+/// Log pages (4 KiB) past which the committing writer checkpoints itself: ~125 MiB.
+/// Under a stream of writes the log is never wholly copied when a write starts, so it
+/// restarts only after this checkpoint, which syncs on the writer: at 8000 pages that
+/// was 2–3 times a second during bulk creates (docs/performance.md, round 26).
+pub(super) const BACKSTOP_PAGES: &str = "32000";
+/// Bytes the log file is truncated to when it restarts: above the backstop's size, so a
+/// log that grows to it is reused, not cut and grown again each time.
+pub(super) const LOG_SIZE_LIMIT: &str = "167772160";
 
 /// What one checkpoint found: pages in the log, and how many of them are now in the
 /// database file.
@@ -175,6 +179,32 @@ mod tests {
             .await
             .expect("the loop did not stop")
             .unwrap();
+    }
+
+    /// The writer, the one connection that commits, checkpoints only past the backstop
+    /// and keeps a log file up to the size limit (the read connections never commit).
+    #[tokio::test]
+    async fn the_writer_runs_with_the_backstop() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir, 2).await;
+        let writer = store
+            .sqlite_writer
+            .as_ref()
+            .expect("a file store has a writer");
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(writer)
+            .await
+            .unwrap();
+        assert_eq!(pages.to_string(), BACKSTOP_PAGES);
+        let limit: i64 = sqlx::query_scalar("PRAGMA journal_size_limit")
+            .fetch_one(writer)
+            .await
+            .unwrap();
+        assert_eq!(limit.to_string(), LOG_SIZE_LIMIT);
+        assert!(
+            limit > pages * 4096,
+            "a log at the backstop is cut at every restart"
+        );
     }
 
     /// The wait doubles while nothing changes, up to its cap, and is one period again at
