@@ -11,7 +11,8 @@
 //! [`CHECKPOINT_EVERY`] on a read connection: it copies what no reader still needs and
 //! never takes a lock the writer or a reader waits for. A log fully copied is restarted
 //! by the next write (between bursts; during one, only after the backstop's
-//! checkpoint); `journal_size_limit` then truncates its file.
+//! checkpoint), and its file is reused; `journal_size_limit`, above the backstop's
+//! size, only cuts back a file that grew past it.
 //!
 //! The period is short on purpose: a checkpoint's syncs still slow the writer's log
 //! writes (the file system's, not SQLite's locks), for as long as the checkpoint has
