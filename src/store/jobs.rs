@@ -147,69 +147,6 @@ pub struct QueueStat {
 }
 
 impl Store {
-    /// Claims up to `limit` due jobs for this worker, leased until `now + lease_ms`.
-    /// Postgres: `FOR UPDATE SKIP LOCKED`, so replicas never claim the same job.
-    pub async fn claim_jobs(
-        &self,
-        worker: &str,
-        limit: i64,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> StoreResult<Vec<Job>> {
-        self.claim_jobs_except(worker, limit, now_ms, lease_ms, &[])
-            .await
-    }
-
-    /// [`Self::claim_jobs`], skipping the jobs of the `except` targets (the engine's fair
-    /// share of workers between targets, `sync::share`).
-    pub async fn claim_jobs_except(
-        &self,
-        worker: &str,
-        limit: i64,
-        now_ms: i64,
-        lease_ms: i64,
-        except: &[String],
-    ) -> StoreResult<Vec<Job>> {
-        let lock = match self.dialect() {
-            super::Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
-            super::Dialect::Sqlite => "",
-        };
-        let skip = if except.is_empty() {
-            String::new()
-        } else {
-            let ph: Vec<String> = (0..except.len()).map(|i| format!("${}", i + 5)).collect();
-            format!("AND target NOT IN ({}) ", ph.join(", "))
-        };
-        let sql = format!(
-            "UPDATE sync_jobs SET locked_by = $1, locked_until = $2 \
-             WHERE (target, resource_type, resource_id) IN ( \
-               SELECT target, resource_type, resource_id FROM sync_jobs \
-               WHERE run_after <= $3 AND (locked_until IS NULL OR locked_until < $3) {skip}\
-               ORDER BY run_after LIMIT $4 {lock}) \
-             RETURNING target, resource_type, resource_id, generation, attempts, enqueued_at"
-        );
-        with_writer!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
-            for t in except {
-                q = q.bind(t);
-            }
-            let rows = q.fetch_all(p).await?;
-            let mut jobs = Vec::with_capacity(rows.len());
-            for r in rows {
-                jobs.push(Job {
-                    target: r.try_get("target")?,
-                    resource_type: r.try_get("resource_type")?,
-                    resource_id: r.try_get("resource_id")?,
-                    generation: r.try_get("generation")?,
-                    attempts: r.try_get("attempts")?,
-                    enqueued_at: r.try_get("enqueued_at")?,
-                });
-            }
-            Ok(jobs)
-        })
-    }
-
     /// Records a job's outcome: mapping row, history (every vendor call and the outcome) and
     /// the job itself (deleted when done and not re-dirtied meanwhile, else released), in one
     /// transaction. Returns false when this worker no longer held the lease.

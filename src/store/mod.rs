@@ -22,6 +22,7 @@ pub mod group_members;
 mod history_rows;
 pub mod id_lookups;
 mod in_list_batch;
+mod job_claims;
 pub mod jobs;
 pub mod mappings;
 pub mod membership;

@@ -102,6 +102,16 @@ impl WorkerShare {
         passes(self.workers, &self.targets, &lock(&self.in_flight))
     }
 
+    /// The configured targets not in `except`: whom a pass with exclusions claims from. A
+    /// job of a target no longer configured is claimed only by a pass without exclusions.
+    pub fn others(&self, except: &[String]) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter(|t| !except.contains(t))
+            .cloned()
+            .collect()
+    }
+
     /// Counts a claimed job of `target` until the returned slot is dropped.
     pub fn enter(&self, target: &str) -> Slot {
         *lock(&self.in_flight).entry(target.to_string()).or_insert(0) += 1;

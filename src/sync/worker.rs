@@ -108,10 +108,14 @@ impl Engine {
             let _claiming = self.share.claiming().await;
             let mut claimed = None;
             for except in self.share.passes() {
-                let jobs = self
-                    .store
-                    .claim_jobs_except(worker, 1, now, lease_ms, &except)
-                    .await?;
+                let jobs = if except.is_empty() {
+                    self.store.claim_jobs(worker, 1, now, lease_ms).await?
+                } else {
+                    let others = self.share.others(&except);
+                    self.store
+                        .claim_jobs_of(worker, &others, 1, now, lease_ms)
+                        .await?
+                };
                 claimed = jobs.into_iter().next();
                 if claimed.is_some() {
                     break;

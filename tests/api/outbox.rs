@@ -254,3 +254,39 @@ both!(replace_paths_write_the_same_outbox_rows, |b| async move {
         (200, Some("Two Patched"), Some("W/\"3\""))
     );
 });
+
+// A claim from some targets only (the workers' fair share, `sync::share`) takes their oldest
+// due jobs, however many older jobs other targets have queued, and two claims at once never
+// lease one job twice (Postgres: `SKIP LOCKED` in each target's branch).
+both!(claims_from_some_targets_take_theirs_once, |b| async move {
+    let app = spawn_app(b).await;
+    let store = app.store();
+    for i in 0..200 {
+        store
+            .enqueue("busy", "User", &format!("b{i:03}"), 1_000 + i)
+            .await
+            .unwrap();
+    }
+    for i in 0..20 {
+        store
+            .enqueue("quiet", "User", &format!("q{i:02}"), 5_000 + i)
+            .await
+            .unwrap();
+    }
+    let only = |t: &str| vec![t.to_string()];
+    let claim = |w: &'static str, targets: Vec<String>| async move {
+        let jobs = store
+            .claim_jobs_of(w, &targets, 5, 10_000, 60_000)
+            .await
+            .unwrap();
+        jobs.into_iter().map(|j| j.resource_id).collect::<Vec<_>>()
+    };
+    let (a, b2) = tokio::join!(claim("w1", only("quiet")), claim("w2", only("quiet")));
+    let mut both_ids: Vec<String> = a.iter().chain(&b2).cloned().collect();
+    both_ids.sort();
+    let want: Vec<String> = (0..10).map(|i| format!("q{i:02}")).collect();
+    assert_eq!(both_ids, want, "{a:?} {b2:?}");
+    let mixed = claim("w3", vec!["quiet".into(), "busy".into()]).await;
+    assert_eq!(mixed, ["b000", "b001", "b002", "b003", "b004"]);
+    assert!(claim("w4", only("absent")).await.is_empty());
+});
