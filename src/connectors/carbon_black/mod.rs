@@ -334,6 +334,8 @@ impl Connector for CarbonBlackConnector {
 }
 
 #[cfg(test)]
+mod create_race_tests;
+#[cfg(test)]
 mod deprovision_tests;
 #[cfg(test)]
 mod tests;

@@ -146,6 +146,32 @@ impl CarbonBlackConnector {
         Ok(true)
     }
 
+    /// Takes over an account found at Carbon Black: only the differences are written.
+    async fn adopt(
+        &self,
+        found: CbUser,
+        want: &Attrs,
+        applied: &Value,
+        login: &str,
+        log: &CallLog,
+    ) -> Result<SyncOutcome, ConnectorError> {
+        let id = found.user_id.clone().ok_or_else(|| {
+            ConnectorError::retryable(format!("Carbon Black listed {login} without a user_id"))
+        })?;
+        self.update(&id, login, &known_from_vendor(&found), want, log)
+            .await?;
+        Ok(SyncOutcome {
+            link: VendorLink {
+                vendor_id: Some(id),
+                vendor_key: Some(found.login_id.clone().unwrap_or_else(|| login.to_string())),
+                vendor_status: found.status.clone(),
+                applied: applied_json(want, applied),
+            },
+            state: SyncState::Synced,
+            note: Some("adopted existing account".into()),
+        })
+    }
+
     pub(super) async fn converge_user(
         &self,
         d: &DesiredUser,
@@ -180,21 +206,7 @@ impl CarbonBlackConnector {
         }
 
         if let Some(found) = self.find_user(&login, log).await? {
-            let id = found.user_id.clone().ok_or_else(|| {
-                ConnectorError::retryable(format!("Carbon Black listed {login} without a user_id"))
-            })?;
-            self.update(&id, &login, &known_from_vendor(&found), &want, log)
-                .await?;
-            return Ok(SyncOutcome {
-                link: VendorLink {
-                    vendor_id: Some(id),
-                    vendor_key: Some(found.login_id.clone().unwrap_or(login)),
-                    vendor_status: found.status.clone(),
-                    applied: applied_json(&want, &applied),
-                },
-                state: SyncState::Synced,
-                note: Some("adopted existing account".into()),
-            });
+            return self.adopt(found, &want, &applied, &login, log).await;
         }
 
         let mut body = Map::new();
@@ -204,13 +216,27 @@ impl CarbonBlackConnector {
                 body.insert(k.into(), json!(v));
             }
         }
-        let a = self
+        let created = self
             .http
             .send(
                 Request::new(Method::POST, self.users_path()).json(Value::Object(body)),
                 log,
             )
-            .await?;
+            .await;
+        let a = match created {
+            Ok(a) => a,
+            // Created meanwhile (an admin, another replica's worker): the account is
+            // there, so it is adopted, as the look-up above would have, not failed.
+            Err(e) if e.status == Some(409) => {
+                return match self.find_user(&login, log).await? {
+                    Some(found) => self.adopt(found, &want, &applied, &login, log).await,
+                    None => Err(ConnectorError::retryable(format!(
+                        "Carbon Black says {login} exists (409) but does not list the user yet"
+                    ))),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         let (answered, mut status) = created_user(&a.body);
         let id = match answered {
             Some(id) => id,

@@ -382,4 +382,6 @@ impl Connector for ContrastConnector {
 #[cfg(test)]
 mod group_tests;
 #[cfg(test)]
+mod invite_race_tests;
+#[cfg(test)]
 mod tests;

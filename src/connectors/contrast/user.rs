@@ -231,22 +231,7 @@ impl ContrastConnector {
         }
 
         if let Some(found) = self.find_user(&login, log).await? {
-            let id = found.user_id.clone().ok_or_else(|| {
-                ConnectorError::retryable(format!("Contrast listed {login} without a user_id"))
-            })?;
-            self.apply(&id, &Known::from_vendor(&found), &want, log)
-                .await?;
-            let (state, status) = state_of(want.enabled);
-            return Ok(SyncOutcome {
-                link: VendorLink {
-                    vendor_id: Some(id),
-                    vendor_key: Some(found.login().unwrap_or(&login).to_string()),
-                    vendor_status: Some(status.into()),
-                    applied: applied_json(&want, &applied),
-                },
-                state,
-                note: Some("adopted existing account".into()),
-            });
+            return self.adopt(found, &want, &applied, &login, log).await;
         }
 
         if !want.enabled {
@@ -268,12 +253,26 @@ impl ContrastConnector {
             "email": login,
             "role": want.role,
         });
-        let a = self
+        let invited = self
             .call(
                 Request::new(Method::POST, self.users_path()).json(body),
                 log,
             )
-            .await?;
+            .await;
+        let a = match invited {
+            Ok(a) => a,
+            // Invited meanwhile (an admin, another replica's worker): the account is
+            // there, so it is adopted, as the look-up above would have, not failed.
+            Err(e) if e.status == Some(409) => {
+                return match self.find_user(&login, log).await? {
+                    Some(found) => self.adopt(found, &want, &applied, &login, log).await,
+                    None => Err(ConnectorError::retryable(format!(
+                        "Contrast says {login} exists (409) but does not list the user yet"
+                    ))),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         let id = match invited_user_id(&a.body) {
             Some(id) => id,
             None => self
@@ -295,6 +294,34 @@ impl ContrastConnector {
             },
             state: SyncState::Synced,
             note: Some("invitation sent".into()),
+        })
+    }
+
+    /// Takes over an account found at Contrast: what it has is read from the listing, and
+    /// only the differences are written.
+    async fn adopt(
+        &self,
+        found: ContrastUser,
+        want: &Attrs,
+        applied: &Value,
+        login: &str,
+        log: &CallLog,
+    ) -> Result<SyncOutcome, ConnectorError> {
+        let id = found.user_id.clone().ok_or_else(|| {
+            ConnectorError::retryable(format!("Contrast listed {login} without a user_id"))
+        })?;
+        self.apply(&id, &Known::from_vendor(&found), want, log)
+            .await?;
+        let (state, status) = state_of(want.enabled);
+        Ok(SyncOutcome {
+            link: VendorLink {
+                vendor_id: Some(id),
+                vendor_key: Some(found.login().unwrap_or(login).to_string()),
+                vendor_status: Some(status.into()),
+                applied: applied_json(want, applied),
+            },
+            state,
+            note: Some("adopted existing account".into()),
         })
     }
 
