@@ -213,6 +213,10 @@ pub struct TargetConfig {
     #[serde(default)]
     pub group_roles: BTreeMap<String, String>,
 
+    /// Contrast, Carbon Black: seconds a whole user listing answers "not there" to the
+    /// look-ups before creates (`connectors::login_index`); 0 lists for every create.
+    pub lookup_cache_secs: Option<u64>,
+
     // Contrast
     pub org_uuid: Option<String>,
     pub username: Option<String>,
@@ -249,6 +253,17 @@ pub struct TargetConfig {
     pub token_file: Option<PathBuf>,
     /// Seconds between full sweeps of Abnormal accounts.
     pub poll_interval: Option<u64>,
+}
+
+/// How long a whole vendor listing answers the look-ups before creates, by default: one
+/// listing per 30 s instead of one per new user (docs/performance.md, round 27).
+pub const DEFAULT_LOOKUP_CACHE_SECS: u64 = 30;
+
+impl TargetConfig {
+    /// `lookup_cache_secs`, or its default.
+    pub fn lookup_cache(&self) -> Duration {
+        Duration::from_secs(self.lookup_cache_secs.unwrap_or(DEFAULT_LOOKUP_CACHE_SECS))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

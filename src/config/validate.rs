@@ -104,6 +104,7 @@ pub(super) fn validate_target(
         ("api_key_revoke_method", t.api_key_revoke_method.is_some()),
         ("token", t.token.is_some() || t.token_file.is_some()),
         ("poll_interval", t.poll_interval.is_some()),
+        ("lookup_cache_secs", t.lookup_cache_secs.is_some()),
     ];
     let allowed: &[&str] = match kind {
         TargetKind::Contrast => &[
@@ -115,6 +116,7 @@ pub(super) fn validate_target(
             "groups",
             "disable_method",
             "group_members_method",
+            "lookup_cache_secs",
         ],
         TargetKind::CarbonBlack => &[
             "region",
@@ -125,6 +127,7 @@ pub(super) fn validate_target(
             "revoke_api_keys",
             "api_key_owner_field",
             "api_key_revoke_method",
+            "lookup_cache_secs",
         ],
         TargetKind::Abnormal => &["token", "poll_interval"],
     };

@@ -14,6 +14,7 @@ pub mod abnormal;
 pub mod carbon_black;
 pub mod contrast;
 pub mod http;
+mod login_index;
 
 /// What the IdP wants one user to be, in vendor-neutral terms (built from the SCIM resource).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,10 +1,11 @@
-//! A create that races another one for the same login.
+//! The look-up before a create: the index of listed logins, and a create that races
+//! another one for the same login.
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::tests::{USERS, cfg, conn, jane};
+use super::tests::{USERS, cfg, conn, jane, vendor};
 use crate::connectors::http::testkit::{Double, Reply, Seen};
 use crate::connectors::{CallLog, Connector, SyncState, VendorLink};
 
@@ -77,4 +78,31 @@ async fn a_409_for_an_unlisted_login_is_retried() {
         .unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
     assert!(e.to_string().contains("409"), "{e}");
+}
+
+/// 250 users at Carbon Black (two pages), then three new users: one listing for the three
+/// with the index, one per create without it (`lookup_cache_secs = 0`).
+#[tokio::test]
+async fn creates_within_the_index_age_share_one_listing() {
+    let users: Vec<Value> = (0..250)
+        .map(|i| json!({"user_id": i, "login_id": format!("u{i}@x.com")}))
+        .collect();
+    for (age, lists) in [(None, 1), (Some(0), 3)] {
+        let (d, _) = vendor(users.clone(), vec![]).await;
+        let mut c = cfg(&d.base);
+        c.lookup_cache_secs = age;
+        let k = conn(&c);
+        for n in 0..3 {
+            let mut who = jane();
+            who.user_name = format!("new{n}@example.com");
+            who.email = Some(who.user_name.clone());
+            k.sync_user(Some(&who), &VendorLink::default(), &CallLog::default())
+                .await
+                .unwrap();
+        }
+        let seen = d.requests();
+        let gets = seen.iter().filter(|r| r.is("GET", USERS)).count();
+        let posts = seen.iter().filter(|r| r.is("POST", USERS)).count();
+        assert_eq!((gets, posts), (2 * lists, 3), "{age:?}");
+    }
 }

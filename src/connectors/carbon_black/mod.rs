@@ -32,6 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::http::{Request, VendorHttp, VendorSpec, id_string, segment};
+use super::login_index::{LoginIndex, Lookup};
 use super::{
     CallGate, CallLog, Connector, ConnectorError, DesiredGroup, DesiredUser, SyncOutcome,
     SyncState, VendorAccount, VendorLink,
@@ -66,6 +67,8 @@ pub struct CarbonBlackConnector {
     revoke_api_keys: bool,
     key_owner_field: String,
     key_revoke_method: KeyRevokeMethod,
+    /// The logins of the last whole listing (`connectors::login_index`).
+    logins: LoginIndex,
 }
 
 /// A user as Carbon Black lists it (lenient: every field optional).
@@ -192,6 +195,7 @@ impl CarbonBlackConnector {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_KEY_OWNER_FIELD.into()),
             key_revoke_method: cfg.api_key_revoke_method.unwrap_or(KeyRevokeMethod::Delete),
+            logins: LoginIndex::new(cfg.lookup_cache()),
         })
     }
 
@@ -275,6 +279,22 @@ impl CarbonBlackConnector {
                 .as_deref()
                 .is_some_and(|l| l.eq_ignore_ascii_case(login))
         }))
+    }
+
+    /// The look-up before a create (`LoginIndex::look_up`).
+    pub(super) async fn look_up(
+        &self,
+        login: &str,
+        log: &CallLog,
+    ) -> Result<Lookup<CbUser>, ConnectorError> {
+        self.logins
+            .look_up(
+                login,
+                || self.find_user(login, log),
+                || self.list_users(log, None),
+                |u: &CbUser| u.login_id.as_deref(),
+            )
+            .await
     }
 }
 

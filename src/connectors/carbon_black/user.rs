@@ -7,6 +7,7 @@ use super::{CarbonBlackConnector, CbUser};
 use crate::config::UpdateMethod;
 use crate::connectors::contrast::user::names;
 use crate::connectors::http::{CallError, Request, id_string};
+use crate::connectors::login_index::Lookup;
 use crate::connectors::{CallLog, ConnectorError, DesiredUser, SyncOutcome, SyncState, VendorLink};
 
 /// The mutable fields we apply, in the order they are sent.
@@ -205,9 +206,10 @@ impl CarbonBlackConnector {
             }
         }
 
-        if let Some(found) = self.find_user(&login, log).await? {
-            return self.adopt(found, &want, &applied, &login, log).await;
-        }
+        let cached = match self.look_up(&login, log).await? {
+            Lookup::Found(found) => return self.adopt(found, &want, &applied, &login, log).await,
+            Lookup::Absent { cached } => cached,
+        };
 
         let mut body = Map::new();
         body.insert("login_id".into(), json!(login));
@@ -216,6 +218,7 @@ impl CarbonBlackConnector {
                 body.insert(k.into(), json!(v));
             }
         }
+        self.logins.posting(&login);
         let created = self
             .http
             .send(
@@ -223,16 +226,19 @@ impl CarbonBlackConnector {
                 log,
             )
             .await;
+        self.logins.answered(&login);
         let a = match created {
             Ok(a) => a,
             // Created meanwhile (an admin, another replica's worker): the account is
-            // there, so it is adopted, as the look-up above would have, not failed.
-            Err(e) if e.status == Some(409) => {
+            // there, so it is adopted, as the look-up above would have, not failed. A
+            // refusal after a look-up from the index is checked the same way.
+            Err(e) if e.status == Some(409) || (cached && matches!(e.status, Some(400 | 422))) => {
                 return match self.find_user(&login, log).await? {
                     Some(found) => self.adopt(found, &want, &applied, &login, log).await,
-                    None => Err(ConnectorError::retryable(format!(
+                    None if e.status == Some(409) => Err(ConnectorError::retryable(format!(
                         "Carbon Black says {login} exists (409) but does not list the user yet"
                     ))),
+                    None => Err(e.into()),
                 };
             }
             Err(e) => return Err(e.into()),

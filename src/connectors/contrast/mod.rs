@@ -14,6 +14,7 @@
 //!   listed yet the call is Retryable (the retry looks up first, so it adopts, never duplicates).
 
 mod group;
+mod lookup;
 pub(crate) mod user;
 
 pub(crate) use group::groups_page;
@@ -30,6 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::http::{Answer, CallError, Request, VendorHttp, VendorSpec, id_string, json_message};
+use super::login_index::LoginIndex;
 use super::{
     CallGate, CallLog, Connector, ConnectorError, DesiredGroup, DesiredUser, SyncOutcome,
     VendorAccount, VendorLink,
@@ -71,6 +73,8 @@ pub struct ContrastConnector {
     default_role: Option<String>,
     group_roles: BTreeMap<String, String>,
     groups: BTreeMap<String, String>,
+    /// The logins of the last whole listing (`connectors::login_index`).
+    logins: LoginIndex,
 }
 
 /// A user as Contrast lists it (lenient: every field optional).
@@ -209,6 +213,7 @@ impl ContrastConnector {
             default_role: cfg.default_role.clone(),
             group_roles: cfg.group_roles.clone(),
             groups: cfg.groups.clone(),
+            logins: LoginIndex::new(cfg.lookup_cache()),
         })
     }
 
@@ -259,7 +264,7 @@ impl ContrastConnector {
 
     /// Pages through a listing: calls `page(answer)` for each page until `page` returns
     /// `true` (stop), a short page, `count` reached, or a repeated page.
-    async fn paged(
+    pub(super) async fn paged(
         &self,
         path: &str,
         log: &CallLog,
@@ -289,41 +294,6 @@ impl ContrastConnector {
             last_first = first;
         }
         Ok(())
-    }
-
-    /// Lists users page by page; stops early when `stop_at` (a username) is found.
-    pub async fn list_users(
-        &self,
-        log: &CallLog,
-        stop_at: Option<&str>,
-    ) -> Result<Vec<ContrastUser>, ConnectorError> {
-        let mut all: Vec<ContrastUser> = Vec::new();
-        self.paged(&self.users_path(), log, |body| {
-            let users = users_page(body);
-            let len = users.len();
-            let first = users.first().and_then(|u| u.user_id.clone());
-            let found = stop_at.is_some_and(|k| {
-                users
-                    .iter()
-                    .any(|u| u.login().is_some_and(|l| l.eq_ignore_ascii_case(k)))
-            });
-            all.extend(users);
-            (len, first, found)
-        })
-        .await?;
-        Ok(all)
-    }
-
-    /// The user whose username (else email) equals `login`, case-insensitively.
-    pub async fn find_user(
-        &self,
-        login: &str,
-        log: &CallLog,
-    ) -> Result<Option<ContrastUser>, ConnectorError> {
-        let users = self.list_users(log, Some(login)).await?;
-        Ok(users
-            .into_iter()
-            .find(|u| u.login().is_some_and(|l| l.eq_ignore_ascii_case(login))))
     }
 }
 
@@ -383,5 +353,7 @@ impl Connector for ContrastConnector {
 mod group_tests;
 #[cfg(test)]
 mod invite_race_tests;
+#[cfg(test)]
+mod lookup_tests;
 #[cfg(test)]
 mod tests;

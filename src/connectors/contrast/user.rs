@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{ContrastConnector, ContrastUser};
 use crate::config::{ContrastDisableMethod, OnDelete};
 use crate::connectors::http::Request;
+use crate::connectors::login_index::Lookup;
 use crate::connectors::{CallLog, ConnectorError, DesiredUser, SyncOutcome, SyncState, VendorLink};
 
 /// What we apply to a Contrast user; also what `VendorLink::applied` remembers.
@@ -230,9 +231,10 @@ impl ContrastConnector {
             }
         }
 
-        if let Some(found) = self.find_user(&login, log).await? {
-            return self.adopt(found, &want, &applied, &login, log).await;
-        }
+        let cached = match self.look_up(&login, log).await? {
+            Lookup::Found(found) => return self.adopt(found, &want, &applied, &login, log).await,
+            Lookup::Absent { cached } => cached,
+        };
 
         if !want.enabled {
             return Ok(SyncOutcome {
@@ -253,22 +255,26 @@ impl ContrastConnector {
             "email": login,
             "role": want.role,
         });
+        self.logins.posting(&login);
         let invited = self
             .call(
                 Request::new(Method::POST, self.users_path()).json(body),
                 log,
             )
             .await;
+        self.logins.answered(&login);
         let a = match invited {
             Ok(a) => a,
             // Invited meanwhile (an admin, another replica's worker): the account is
-            // there, so it is adopted, as the look-up above would have, not failed.
-            Err(e) if e.status == Some(409) => {
+            // there, so it is adopted, as the look-up above would have, not failed. A
+            // refusal after a look-up from the index is checked the same way.
+            Err(e) if e.status == Some(409) || (cached && matches!(e.status, Some(400 | 422))) => {
                 return match self.find_user(&login, log).await? {
                     Some(found) => self.adopt(found, &want, &applied, &login, log).await,
-                    None => Err(ConnectorError::retryable(format!(
+                    None if e.status == Some(409) => Err(ConnectorError::retryable(format!(
                         "Contrast says {login} exists (409) but does not list the user yet"
                     ))),
+                    None => Err(e.into()),
                 };
             }
             Err(e) => return Err(e.into()),
