@@ -25,6 +25,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::http::CallError;
+use super::{ConnectorError, SyncOutcome};
+
 #[derive(Debug)]
 pub(crate) struct LoginIndex {
     max_age: Duration,
@@ -57,6 +60,33 @@ impl<U> From<Option<U>> for Lookup<U> {
             Some(u) => Lookup::Found(u),
             None => Lookup::Absent { cached: false },
         }
+    }
+}
+
+/// Whether a refused create is checked by a fresh look-up: a 409 always (created meanwhile
+/// by someone else), a 400 or 422 when the look-up's "absent" came from the index.
+pub(crate) fn refused_as_taken(status: Option<u16>, cached: bool) -> bool {
+    status == Some(409) || (cached && matches!(status, Some(400 | 422)))
+}
+
+/// After a refused create and a fresh look-up: adopts what it `found`; else a 409 is
+/// retried (the vendor has the login but does not list it yet) and another refusal stands.
+pub(crate) async fn after_refusal<U, A>(
+    vendor: &str,
+    login: &str,
+    refused: CallError,
+    found: Option<U>,
+    adopt: impl FnOnce(U) -> A,
+) -> Result<SyncOutcome, ConnectorError>
+where
+    A: Future<Output = Result<SyncOutcome, ConnectorError>>,
+{
+    match found {
+        Some(u) => adopt(u).await,
+        None if refused.status == Some(409) => Err(ConnectorError::retryable(format!(
+            "{vendor} says {login} exists (409) but does not list the user yet"
+        ))),
+        None => Err(refused.into()),
     }
 }
 

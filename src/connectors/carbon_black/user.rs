@@ -7,7 +7,7 @@ use super::{CarbonBlackConnector, CbUser};
 use crate::config::UpdateMethod;
 use crate::connectors::contrast::user::names;
 use crate::connectors::http::{CallError, Request, id_string};
-use crate::connectors::login_index::Lookup;
+use crate::connectors::login_index::{Lookup, after_refusal, refused_as_taken};
 use crate::connectors::{CallLog, ConnectorError, DesiredUser, SyncOutcome, SyncState, VendorLink};
 
 /// The mutable fields we apply, in the order they are sent.
@@ -232,14 +232,10 @@ impl CarbonBlackConnector {
             // Created meanwhile (an admin, another replica's worker): the account is
             // there, so it is adopted, as the look-up above would have, not failed. A
             // refusal after a look-up from the index is checked the same way.
-            Err(e) if e.status == Some(409) || (cached && matches!(e.status, Some(400 | 422))) => {
-                return match self.find_user(&login, log).await? {
-                    Some(found) => self.adopt(found, &want, &applied, &login, log).await,
-                    None if e.status == Some(409) => Err(ConnectorError::retryable(format!(
-                        "Carbon Black says {login} exists (409) but does not list the user yet"
-                    ))),
-                    None => Err(e.into()),
-                };
+            Err(e) if refused_as_taken(e.status, cached) => {
+                let found = self.find_user(&login, log).await?;
+                let adopt = |u| self.adopt(u, &want, &applied, &login, log);
+                return after_refusal("Carbon Black", &login, e, found, adopt).await;
             }
             Err(e) => return Err(e.into()),
         };

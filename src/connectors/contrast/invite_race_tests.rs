@@ -82,3 +82,53 @@ async fn a_409_for_an_unlisted_login_is_retried() {
     assert!(e.is_retryable(), "{e:?}");
     assert!(e.to_string().contains("409"), "{e}");
 }
+
+/// After "absent" from the index, a 400 that says the user exists is checked by a fresh
+/// look-up too (Contrast documents no status for a taken username): Jane, invited by an
+/// admin after the listing the index holds, is adopted.
+#[tokio::test]
+async fn a_refusal_after_an_answer_from_the_index_is_looked_up() {
+    let users = Arc::new(Mutex::new(Vec::<serde_json::Value>::new()));
+    let st = users.clone();
+    let d = Double::start(move |s: &Seen| {
+        let path = format!("/Contrast/api/ng/{ORG}/users");
+        let mut users = st.lock().unwrap();
+        if s.is("POST", &path) {
+            let email = s.body.clone().unwrap()["email"].clone();
+            if email == "jane.doe@example.com" {
+                users.push(
+                    json!({"user_id": "jane-id", "username": email, "first_name": "Jane",
+                                  "last_name": "Doe", "enabled": true, "role": "ROLE_VIEW"}),
+                );
+                return Reply::json(
+                    400,
+                    json!({"success": false, "messages": ["User already exists"]}),
+                );
+            }
+            users.push(json!({"user_id": "other-id", "username": email}));
+            return Reply::json(
+                200,
+                json!({"success": true, "user": {"user_id": "other-id"}}),
+            );
+        }
+        if s.is("GET", &path) {
+            let n = users.len();
+            return Reply::json(200, json!({"success": true, "users": *users, "count": n}));
+        }
+        Reply::json(200, json!({"success": true}))
+    })
+    .await;
+    let k = conn(&cfg(&d.base));
+    let mut other = jane();
+    other.user_name = "other@example.com".into();
+    other.email = Some(other.user_name.clone());
+    k.sync_user(Some(&other), &VendorLink::default(), &CallLog::default())
+        .await
+        .unwrap();
+    let out = k
+        .sync_user(Some(&jane()), &VendorLink::default(), &CallLog::default())
+        .await
+        .unwrap();
+    assert_eq!(out.note.as_deref(), Some("adopted existing account"));
+    assert_eq!(out.link.vendor_id.as_deref(), Some("jane-id"));
+}

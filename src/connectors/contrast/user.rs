@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{ContrastConnector, ContrastUser};
 use crate::config::{ContrastDisableMethod, OnDelete};
 use crate::connectors::http::Request;
-use crate::connectors::login_index::Lookup;
+use crate::connectors::login_index::{Lookup, after_refusal, refused_as_taken};
 use crate::connectors::{CallLog, ConnectorError, DesiredUser, SyncOutcome, SyncState, VendorLink};
 
 /// What we apply to a Contrast user; also what `VendorLink::applied` remembers.
@@ -268,14 +268,10 @@ impl ContrastConnector {
             // Invited meanwhile (an admin, another replica's worker): the account is
             // there, so it is adopted, as the look-up above would have, not failed. A
             // refusal after a look-up from the index is checked the same way.
-            Err(e) if e.status == Some(409) || (cached && matches!(e.status, Some(400 | 422))) => {
-                return match self.find_user(&login, log).await? {
-                    Some(found) => self.adopt(found, &want, &applied, &login, log).await,
-                    None if e.status == Some(409) => Err(ConnectorError::retryable(format!(
-                        "Contrast says {login} exists (409) but does not list the user yet"
-                    ))),
-                    None => Err(e.into()),
-                };
+            Err(e) if refused_as_taken(e.status, cached) => {
+                let found = self.find_user(&login, log).await?;
+                let adopt = |u| self.adopt(u, &want, &applied, &login, log);
+                return after_refusal("Contrast", &login, e, found, adopt).await;
             }
             Err(e) => return Err(e.into()),
         };
