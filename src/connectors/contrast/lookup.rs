@@ -1,10 +1,13 @@
 //! Looking a Contrast user up by login. Contrast has no search: a look-up lists users page
 //! by page, and the logins of the last whole listing are kept a while
-//! (`connectors::login_index`).
+//! (`connectors::login_index`). An account found is adopted.
 
+use serde_json::Value;
+
+use super::user::{Attrs, Known, applied_json, state_of};
 use super::{ContrastConnector, ContrastUser, users_page};
 use crate::connectors::login_index::Lookup;
-use crate::connectors::{CallLog, ConnectorError};
+use crate::connectors::{CallLog, ConnectorError, SyncOutcome, VendorLink};
 
 impl ContrastConnector {
     /// Lists users page by page; stops early when `stop_at` (a username) is found.
@@ -54,6 +57,34 @@ impl ContrastConnector {
                 ContrastUser::login,
             )
             .await
+    }
+
+    /// Takes over an account found at Contrast: what it has is read from the listing, and
+    /// only the differences are written.
+    pub(super) async fn adopt(
+        &self,
+        found: ContrastUser,
+        want: &Attrs,
+        applied: &Value,
+        login: &str,
+        log: &CallLog,
+    ) -> Result<SyncOutcome, ConnectorError> {
+        let id = found.user_id.clone().ok_or_else(|| {
+            ConnectorError::retryable(format!("Contrast listed {login} without a user_id"))
+        })?;
+        self.apply(&id, &Known::from_vendor(&found), want, log)
+            .await?;
+        let (state, status) = state_of(want.enabled);
+        Ok(SyncOutcome {
+            link: VendorLink {
+                vendor_id: Some(id),
+                vendor_key: Some(found.login().unwrap_or(login).to_string()),
+                vendor_status: Some(status.into()),
+                applied: applied_json(want, applied),
+            },
+            state,
+            note: Some("adopted existing account".into()),
+        })
     }
 }
 

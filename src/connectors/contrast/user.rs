@@ -38,7 +38,7 @@ impl Known {
             enabled: v.get("enabled").and_then(Value::as_bool),
         }
     }
-    fn from_vendor(u: &ContrastUser) -> Self {
+    pub(super) fn from_vendor(u: &ContrastUser) -> Self {
         Self {
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
@@ -81,7 +81,7 @@ pub(crate) fn names(d: &DesiredUser, login: &str) -> (String, String) {
     (first.unwrap_or_default(), last.unwrap_or_default())
 }
 
-fn applied_json(a: &Attrs, prev: &Value) -> Value {
+pub(super) fn applied_json(a: &Attrs, prev: &Value) -> Value {
     let mut m = Map::new();
     m.insert("first_name".into(), json!(a.first_name));
     m.insert("last_name".into(), json!(a.last_name));
@@ -113,7 +113,7 @@ pub(crate) fn invited_user_id(body: &Value) -> Option<String> {
     crate::connectors::http::id_string(body.get("user").and_then(|u| u.get("user_id")))
 }
 
-fn state_of(enabled: bool) -> (SyncState, &'static str) {
+pub(super) fn state_of(enabled: bool) -> (SyncState, &'static str) {
     if enabled {
         (SyncState::Synced, "enabled")
     } else {
@@ -134,7 +134,7 @@ impl ContrastConnector {
     }
 
     /// PUTs what differs between `known` and `want`; Ok(true) when a call was made.
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         id: &str,
         known: &Known,
@@ -296,34 +296,6 @@ impl ContrastConnector {
             },
             state: SyncState::Synced,
             note: Some("invitation sent".into()),
-        })
-    }
-
-    /// Takes over an account found at Contrast: what it has is read from the listing, and
-    /// only the differences are written.
-    async fn adopt(
-        &self,
-        found: ContrastUser,
-        want: &Attrs,
-        applied: &Value,
-        login: &str,
-        log: &CallLog,
-    ) -> Result<SyncOutcome, ConnectorError> {
-        let id = found.user_id.clone().ok_or_else(|| {
-            ConnectorError::retryable(format!("Contrast listed {login} without a user_id"))
-        })?;
-        self.apply(&id, &Known::from_vendor(&found), want, log)
-            .await?;
-        let (state, status) = state_of(want.enabled);
-        Ok(SyncOutcome {
-            link: VendorLink {
-                vendor_id: Some(id),
-                vendor_key: Some(found.login().unwrap_or(login).to_string()),
-                vendor_status: Some(status.into()),
-                applied: applied_json(want, applied),
-            },
-            state,
-            note: Some("adopted existing account".into()),
         })
     }
 
