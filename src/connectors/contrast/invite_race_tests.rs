@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::lookup_tests::calls;
 use super::tests::{ORG, cfg, conn, jane};
 use crate::connectors::http::testkit::{Double, Reply, Seen};
 use crate::connectors::{CallLog, Connector, SyncState, VendorLink};
@@ -52,11 +53,7 @@ async fn a_409_invitation_adopts_the_account_invited_meanwhile() {
     assert_eq!(out.note.as_deref(), Some("adopted existing account"));
     assert_eq!(out.link.vendor_id.as_deref(), Some("jane-id"));
     assert_eq!(out.state, SyncState::Synced);
-    let seen: Vec<String> = d
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path_only()))
-        .collect();
+    let seen = calls(&d);
     let users = format!("/Contrast/api/ng/{ORG}/users");
     assert_eq!(
         seen,

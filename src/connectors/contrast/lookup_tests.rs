@@ -15,7 +15,8 @@ fn person(n: usize) -> DesiredUser {
     d
 }
 
-fn calls(d: &Double) -> Vec<String> {
+/// The requests `d` saw, as "METHOD path".
+pub(super) fn calls(d: &Double) -> Vec<String> {
     d.requests()
         .iter()
         .map(|r| format!("{} {}", r.method, r.path_only()))
